@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The core is compiled twice from one folder: as ordinary Swift (SocksifyCore, for the launcher
+// and the tests) and as Embedded Swift (ShimCore, a symlink to the same sources plus the C entry
+// points) for the library that loads into other people's programs. See ../shared/PRELOAD-NOTES.md.
+let versionScript = Context.packageDirectory + "/Sources/CShim/exports.map"
+
+let package = Package(
+    name: "socksify",
+    products: [
+        .executable(name: "socksify", targets: ["socksify"]),
+        // SwiftPM refuses two products named "socksify", so the library is libsocksify-preload.so.
+        .library(name: "socksify-preload", type: .dynamic, targets: ["CShim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libc declarations for both compilations (Embedded Swift has no Glibc module) and the
+        // pointers to the real libc functions, so the core never calls its own interposers.
+        .target(name: "SocksifyLibc", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "SocksifyCore", dependencies: ["SocksifyLibc"]),
+        .target(
+            name: "ShimCore",
+            dependencies: ["SocksifyLibc"],
+            swiftSettings: [
+                .enableExperimentalFeature("Embedded"),
+                .unsafeFlags(["-wmo", "-Osize"]),
+            ]
+        ),
+        .target(
+            name: "CShim",
+            dependencies: ["ShimCore", "SocksifyLibc"],
+            cSettings: [.unsafeFlags(["-fvisibility=hidden", "-O2"])],
+            linkerSettings: [
+                .linkedLibrary("dl"),
+                .linkedLibrary("m"),  // the embedded stdlib's Dictionary sizing calls ceil
+                .unsafeFlags([
+                    "-enable-experimental-feature", "Embedded",
+                    "-Xlinker", "--version-script=\(versionScript)",
+                    "-Xlinker", "-z", "-Xlinker", "nodelete",
+                ]),
+            ]
+        ),
+        .executableTarget(
+            name: "socksify",
+            dependencies: [
+                "SocksifyCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SocksifyCoreTests", dependencies: ["SocksifyCore"]),
+    ]
+)

@@ -1,0 +1,8 @@
+// connect(2): every AF_INET/AF_INET6 stream connect is decided by the core.
+#include "socksify_shim.h"
+#include "socksify_libc.h"
+
+SX_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length) {
+    if (!sx_shim_ready()) return sx_real_connect(fd, address, length);
+    return sx_core_connect(fd, address, length);
+}

@@ -1,0 +1,8 @@
+// getpeername(2): a proxied socket reports the destination the program asked for.
+#include "socksify_shim.h"
+#include "socksify_libc.h"
+
+SX_EXPORT int getpeername(int fd, struct sockaddr *address, socklen_t *length) {
+    if (!sx_shim_started()) return sx_real_getpeername(fd, address, length);
+    return sx_core_getpeername(fd, address, length);
+}

@@ -1,0 +1,21 @@
+// The boundary between the C interposers and the Swift core (Sources/ShimCore/Exports.swift).
+#ifndef SOCKSIFY_SHIM_H
+#define SOCKSIFY_SHIM_H
+
+#include <sys/socket.h>
+
+#define SX_EXPORT __attribute__((visibility("default")))
+
+// Swift core entry points.
+void sx_core_init(void);
+int sx_core_connect(int fd, const struct sockaddr *address, socklen_t length);
+int sx_core_getpeername(int fd, struct sockaddr *address, socklen_t *length);
+void sx_core_forget(int fd);
+
+// True once the core is initialised; initialises it on first use. False only for calls made
+// while the core is initialising on this thread: those go straight to libc.
+int sx_shim_ready(void);
+// True if the core has been initialised (never initialises it).
+int sx_shim_started(void);
+
+#endif

@@ -1,0 +1,35 @@
+import SocksifyLibc
+
+// The C ABI between the interposers in CShim and the Swift core, compiled as Embedded Swift.
+// The C side calls sx_core_init exactly once (pthread_once) before any other entry point, so the
+// global below is written once and only read afterwards.
+
+nonisolated(unsafe) var shim: Shim? = nil
+
+@_cdecl("sx_core_init")
+public func sxCoreInit() {
+    let settings = ShimSettings.fromEnvironment { name in
+        guard let value = sx_getenv(name) else { return nil }
+        return String(cString: value)
+    }
+    var program = "?"
+    if let name = sx_program_name() { program = String(cString: name) }
+    shim = Shim(settings: settings, program: program)
+}
+
+@_cdecl("sx_core_connect")
+public func sxCoreConnect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
+    guard let shim else { return sx_real_connect(fd, address, length) }
+    return shim.connect(fd, address, length)
+}
+
+@_cdecl("sx_core_getpeername")
+public func sxCoreGetpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+    guard let shim else { return sx_real_getpeername(fd, address, length) }
+    return shim.getpeername(fd, address, length)
+}
+
+@_cdecl("sx_core_forget")
+public func sxCoreForget(_ fd: Int32) {
+    shim?.forget(fd)
+}

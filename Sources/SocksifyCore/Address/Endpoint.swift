@@ -1,0 +1,71 @@
+import SocksifyLibc
+
+/// An IP address and port: what a `sockaddr_in`/`sockaddr_in6` holds, as a Swift value.
+public struct Endpoint: Hashable, Sendable {
+    public var address: IPAddress
+    public var port: UInt16
+    /// IPv6 scope (interface) id; 0 otherwise.
+    public var scopeID: UInt32
+
+    public init(_ address: IPAddress, port: UInt16, scopeID: UInt32 = 0) {
+        self.address = address
+        self.port = port
+        self.scopeID = scopeID
+    }
+
+    /// 10.0.0.1:80 or [2001:db8::1]:443.
+    public var text: String {
+        switch address {
+        case .v4: return address.text + ":" + String(port)
+        case .v6: return "[" + address.text + "]:" + String(port)
+        }
+    }
+
+    public var family: Int32 {
+        switch address {
+        case .v4: return AF_INET
+        case .v6: return AF_INET6
+        }
+    }
+
+    /// Reads a `sockaddr_in` or `sockaddr_in6`; nil for other families or a short length.
+    public init?(sockaddr pointer: UnsafeRawPointer, length: Int) {
+        guard length >= 2 else { return nil }
+        let family = Int32(pointer.loadUnaligned(as: UInt16.self))
+        let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
+        let port = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
+        if family == AF_INET && length >= 16 {
+            self.init(.v4(IPv4Address(bytes[4], bytes[5], bytes[6], bytes[7])), port: port)
+        } else if family == AF_INET6 && length >= 28 {
+            let address = IPv6Address(bytes: Array(bytes[8..<24]))
+            self.init(.v6(address), port: port, scopeID: pointer.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
+        } else {
+            return nil
+        }
+    }
+
+    /// The `sockaddr` bytes for this endpoint (16 for IPv4, 28 for IPv6).
+    public var sockaddrBytes: [UInt8] {
+        var out: [UInt8]
+        switch address {
+        case .v4(let a):
+            out = [UInt8](repeating: 0, count: 16)
+            withUnsafeBytes(of: UInt16(AF_INET)) { out[0] = $0[0]; out[1] = $0[1] }
+            for (i, b) in a.bytes.enumerated() { out[4 + i] = b }
+        case .v6(let a):
+            out = [UInt8](repeating: 0, count: 28)
+            withUnsafeBytes(of: UInt16(AF_INET6)) { out[0] = $0[0]; out[1] = $0[1] }
+            for (i, b) in a.bytes.enumerated() { out[8 + i] = b }
+            withUnsafeBytes(of: scopeID) { for i in 0..<4 { out[24 + i] = $0[i] } }
+        }
+        out[2] = UInt8(port >> 8)
+        out[3] = UInt8(truncatingIfNeeded: port)
+        return out
+    }
+
+    /// The same endpoint as seen from an AF_INET6 socket (IPv4 becomes ::ffff:a.b.c.d).
+    public var asIPv6: Endpoint {
+        if case .v4(let a) = address { return Endpoint(.v6(IPv6Address(mapping: a)), port: port) }
+        return self
+    }
+}

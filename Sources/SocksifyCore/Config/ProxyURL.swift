@@ -1,0 +1,155 @@
+/// Why a proxy URL was not accepted; `message` is one line for a person.
+public struct ProxyURLError: Error, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// Parses `SCHEME://[USER[:PASS]@]HOST[:PORT][/]` with SCHEME one of socks5, socks5h, socks4,
+/// socks4a; IPv6 hosts in brackets; USER and PASS may be %-encoded; PORT defaults to 1080.
+public enum ProxyURL {
+    public static let defaultPort: UInt16 = 1080
+
+    public static func parse(_ text: String) throws(ProxyURLError) -> ProxySpec {
+        let bytes = Array(text.utf8)
+        guard let schemeEnd = find(bytes, "://") else {
+            throw ProxyURLError("'" + text + "' is not a proxy URL: expected e.g. socks5://127.0.0.1:1080")
+        }
+        let scheme = asciiLowercased(Array(bytes[0..<schemeEnd]))
+        let proto: ProxyProtocol
+        switch scheme {
+        case Array("socks5".utf8): proto = .socks5
+        case Array("socks5h".utf8): proto = .socks5h
+        case Array("socks4".utf8): proto = .socks4
+        case Array("socks4a".utf8): proto = .socks4a
+        default:
+            throw ProxyURLError("unsupported scheme '" + string(scheme) + "' in '" + text + "': use socks5, socks5h, socks4 or socks4a")
+        }
+        var rest = Array(bytes[(schemeEnd + 3)...])
+        if rest.last == UInt8(ascii: "/") { rest.removeLast() }
+        guard !rest.contains(UInt8(ascii: "/")), !rest.contains(UInt8(ascii: "?")), !rest.contains(UInt8(ascii: "#")) else {
+            throw ProxyURLError("a proxy URL has no path or query: '" + text + "'")
+        }
+
+        var credentials: ProxyCredentials? = nil
+        if let at = rest.lastIndex(of: UInt8(ascii: "@")) {
+            let userInfo = Array(rest[0..<at])
+            rest = Array(rest[(at + 1)...])
+            let colon = userInfo.firstIndex(of: UInt8(ascii: ":"))
+            let user = try percentDecoded(colon.map { Array(userInfo[0..<$0]) } ?? userInfo, in: text)
+            let pass = try percentDecoded(colon.map { Array(userInfo[($0 + 1)...]) } ?? [], in: text)
+            guard !user.isEmpty else { throw ProxyURLError("empty user name in '" + text + "'") }
+            guard user.count <= 255, pass.count <= 255 else {
+                throw ProxyURLError("user name and password are limited to 255 bytes each (RFC 1929)")
+            }
+            if proto.isSocks5 == false && colon != nil {
+                throw ProxyURLError("SOCKS4 has a user id but no password: drop ':PASSWORD' from '" + text + "'")
+            }
+            credentials = ProxyCredentials(username: user, password: pass)
+        }
+
+        let host: [UInt8]
+        var portText: [UInt8]? = nil
+        if rest.first == UInt8(ascii: "[") {
+            guard let close = rest.firstIndex(of: UInt8(ascii: "]")) else {
+                throw ProxyURLError("missing ']' after the IPv6 address in '" + text + "'")
+            }
+            host = Array(rest[1..<close])
+            let after = Array(rest[(close + 1)...])
+            if !after.isEmpty {
+                guard after.first == UInt8(ascii: ":") else { throw ProxyURLError("unexpected text after ']' in '" + text + "'") }
+                portText = Array(after.dropFirst())
+            }
+            guard case .v6? = IPAddress.parse(string(host)) else {
+                throw ProxyURLError("'" + string(host) + "' in brackets is not an IPv6 address")
+            }
+        } else {
+            if let colon = rest.firstIndex(of: UInt8(ascii: ":")) {
+                host = Array(rest[0..<colon])
+                portText = Array(rest[(colon + 1)...])
+            } else {
+                host = rest
+            }
+            guard !host.contains(UInt8(ascii: ":")), !(portText?.contains(UInt8(ascii: ":")) ?? false) else {
+                throw ProxyURLError("put an IPv6 proxy address in brackets: socks5://[::1]:1080")
+            }
+        }
+        guard !host.isEmpty else { throw ProxyURLError("no proxy host in '" + text + "'") }
+        guard host.allSatisfy(isHostByte) else {
+            throw ProxyURLError("invalid character in proxy host '" + string(host) + "'")
+        }
+        var port = defaultPort
+        if let portText {
+            guard let value = parsePort(portText) else {
+                throw ProxyURLError("invalid port '" + string(portText) + "' in '" + text + "': expected 1 to 65535")
+            }
+            port = value
+        }
+        return ProxySpec(proto: proto, host: string(host), port: port, credentials: credentials)
+    }
+
+    static func parsePort(_ digits: [UInt8]) -> UInt16? {
+        guard !digits.isEmpty, digits.count <= 5 else { return nil }
+        var value = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(d - UInt8(ascii: "0"))
+        }
+        return (1...65535).contains(value) ? UInt16(value) : nil
+    }
+
+    static func isHostByte(_ b: UInt8) -> Bool {
+        (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+            || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
+            || b == UInt8(ascii: "-") || b == UInt8(ascii: ".") || b == UInt8(ascii: "_")
+            || b == UInt8(ascii: ":") || b == UInt8(ascii: "%")
+    }
+
+    static func percentDecoded(_ bytes: [UInt8], in text: String) throws(ProxyURLError) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%") {
+                guard i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else {
+                    throw ProxyURLError("bad %-escape in the credentials of '" + text + "'")
+                }
+                out.append(hi << 4 | lo)
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    static func find(_ bytes: [UInt8], _ needle: String) -> Int? {
+        let n = Array(needle.utf8)
+        guard bytes.count >= n.count else { return nil }
+        for i in 0...(bytes.count - n.count) where Array(bytes[i..<(i + n.count)]) == n { return i }
+        return nil
+    }
+
+    static func asciiLowercased(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }
+    }
+
+    static func string(_ bytes: [UInt8]) -> String {
+        var s = ""
+        for b in bytes { s.unicodeScalars.append(Unicode.Scalar(b)) }
+        return s
+    }
+}
+
+#if !hasFeature(Embedded)
+// Tests compare these; the shim never does, and String == would pull Unicode tables into it.
+extension ProxyURLError: Equatable {}
+#endif

@@ -1,0 +1,47 @@
+import SocksifyLibc
+
+/// A handshake transport over a non-blocking socket, with one deadline for the whole exchange.
+/// Uses the real libc send/recv/poll, never the shim's own.
+public struct SocketTransport: HandshakeTransport {
+    public let fd: Int32
+    public let deadline: Deadline
+
+    public init(fd: Int32, deadline: Deadline) {
+        self.fd = fd
+        self.deadline = deadline
+    }
+
+    public mutating func send(_ bytes: [UInt8]) throws(SocksError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                // MSG_NOSIGNAL: a proxy that hangs up must not kill the program with SIGPIPE.
+                sx_real_send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 { offset += n; continue }
+            let e = sx_errno()
+            if e == EINTR { continue }
+            guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
+            guard try waitFor(fd, events: Int16(POLLOUT), until: deadline) else {
+                throw .timedOut(phase: "sending to the proxy")
+            }
+        }
+    }
+
+    public mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
+        var chunk = [UInt8](repeating: 0, count: 64)
+        while buffer.count < total {
+            let want = min(total - buffer.count, chunk.count)
+            let n = chunk.withUnsafeMutableBytes { sx_real_recv(fd, $0.baseAddress, want, 0) }
+            if n > 0 { buffer += chunk[0..<n]; continue }
+            if n == 0 { throw .closedByProxy(received: buffer.count, expected: total) }
+            let e = sx_errno()
+            if e == EINTR { continue }
+            if e == ECONNRESET { throw .closedByProxy(received: buffer.count, expected: total) }
+            guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
+            guard try waitFor(fd, events: Int16(POLLIN), until: deadline) else {
+                throw .timedOut(phase: "waiting for the proxy's reply")
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+/// The client's first message: VER=5, NMETHODS, METHODS (RFC 1928 section 3).
+public struct Socks5Greeting: Equatable, Sendable {
+    public var methods: [Socks5AuthMethod]
+    public init(methods: [Socks5AuthMethod]) { self.methods = methods }
+
+    public func encode() throws(SocksError) -> [UInt8] {
+        guard !methods.isEmpty, methods.count <= 255 else {
+            throw .invalidRequest("a greeting offers 1 to 255 methods")
+        }
+        return [0x05, UInt8(methods.count)] + methods.map { $0.rawValue }
+    }
+}

@@ -1,0 +1,35 @@
+/// What happens to one `connect`: the single place where that is decided.
+public enum ConnectDecision: Sendable {
+    /// Straight to libc, with the reason for the log.
+    case direct(String)
+    /// Through the configured proxy.
+    case proxy
+    /// Refused with this errno, with the reason for the log.
+    case refuse(errno: Int32, String)
+
+    /// Decides for a TCP connect to `destination` (stream sockets of AF_INET/AF_INET6 only).
+    public static func decide(destination: Endpoint, settings: ShimSettings, proxyEndpoint: Endpoint?) -> ConnectDecision {
+        if let proxyEndpoint, sameHost(destination, proxyEndpoint) {
+            return .direct("the proxy itself")
+        }
+        if destination.address.isLoopback && !settings.proxyLoopback {
+            return .direct("loopback")
+        }
+        return .proxy
+    }
+
+    /// The proxy, also when an AF_INET6 socket names it as ::ffff:a.b.c.d.
+    static func sameHost(_ a: Endpoint, _ b: Endpoint) -> Bool {
+        a.port == b.port && normalized(a.address) == normalized(b.address)
+    }
+
+    static func normalized(_ address: IPAddress) -> IPAddress {
+        if case .v6(let v6) = address, let v4 = v6.mappedIPv4 { return .v4(v4) }
+        return address
+    }
+}
+
+#if !hasFeature(Embedded)
+// Tests compare these; the shim never does, and String == would pull Unicode tables into it.
+extension ConnectDecision: Equatable {}
+#endif

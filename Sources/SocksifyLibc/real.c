@@ -1,0 +1,57 @@
+// Pointers to the real libc functions, found with dlsym(RTLD_NEXT) on first use.
+// Inside libsocksify.so, RTLD_NEXT skips our own interposers; in the test binary it finds libc.
+#define _GNU_SOURCE
+#include "socksify_libc.h"
+#include <dlfcn.h>
+#include <stdatomic.h>
+
+// Resolve a symbol once per call site; racing threads store the same value, so a relaxed
+// atomic pointer is enough.
+#define REAL(name, type)                                                        \
+    static _Atomic(type) real_##name;                                           \
+    static type resolve_##name(void) {                                          \
+        type fn = atomic_load_explicit(&real_##name, memory_order_relaxed);     \
+        if (fn == NULL) {                                                       \
+            fn = (type)dlsym(RTLD_NEXT, #name);                                 \
+            atomic_store_explicit(&real_##name, fn, memory_order_relaxed);      \
+        }                                                                       \
+        return fn;                                                              \
+    }
+
+typedef int (*socket_fn)(int, int, int);
+typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
+typedef int (*close_fn)(int);
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
+typedef int (*getpeername_fn)(int, struct sockaddr *, socklen_t *);
+typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+typedef void (*freeaddrinfo_fn)(struct addrinfo *);
+
+REAL(socket, socket_fn)
+REAL(connect, connect_fn)
+REAL(close, close_fn)
+REAL(dup2, dup2_fn)
+REAL(dup3, dup3_fn)
+REAL(send, send_fn)
+REAL(recv, recv_fn)
+REAL(poll, poll_fn)
+REAL(getpeername, getpeername_fn)
+REAL(getaddrinfo, getaddrinfo_fn)
+REAL(freeaddrinfo, freeaddrinfo_fn)
+
+int sx_real_socket(int d, int t, int p) { return resolve_socket()(d, t, p); }
+int sx_real_connect(int fd, const struct sockaddr *a, socklen_t l) { return resolve_connect()(fd, a, l); }
+int sx_real_close(int fd) { return resolve_close()(fd); }
+int sx_real_dup2(int o, int n) { return resolve_dup2()(o, n); }
+int sx_real_dup3(int o, int n, int f) { return resolve_dup3()(o, n, f); }
+ssize_t sx_real_send(int fd, const void *b, size_t n, int f) { return resolve_send()(fd, b, n, f); }
+ssize_t sx_real_recv(int fd, void *b, size_t n, int f) { return resolve_recv()(fd, b, n, f); }
+int sx_real_poll(struct pollfd *p, nfds_t n, int t) { return resolve_poll()(p, n, t); }
+int sx_real_getpeername(int fd, struct sockaddr *a, socklen_t *l) { return resolve_getpeername()(fd, a, l); }
+int sx_real_getaddrinfo(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r) {
+    return resolve_getaddrinfo()(n, s, h, r);
+}
+void sx_real_freeaddrinfo(struct addrinfo *r) { resolve_freeaddrinfo()(r); }

@@ -1,0 +1,27 @@
+import Glibc
+
+/// Reads the launcher's own environment.
+enum Environment {
+    static func get(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+}
+
+/// The variables the launcher hands to the program (and through it to the shim).
+struct LaunchEnvironment {
+    private(set) var values: [(String, String)] = []
+
+    mutating func set(_ name: String, _ value: String) { values.append((name, value)) }
+
+    /// Puts the library first in LD_PRELOAD, keeping what the user had there.
+    mutating func prependPreload(_ library: String) {
+        let existing = Environment.get("LD_PRELOAD") ?? ""
+        let others = existing.split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init).filter { $0 != library }
+        set("LD_PRELOAD", ([library] + others).joined(separator: ":"))
+    }
+
+    func apply() {
+        for (name, value) in values { setenv(name, value, 1) }
+    }
+}

@@ -1,0 +1,22 @@
+import Glibc
+
+enum Launcher {
+    /// Replaces this process with the program, so its exit status, signals and terminal are
+    /// exactly as without socksify. Returns only on failure, with a shell's exit codes.
+    static func exec(_ command: [String]) -> Never {
+        fflush(nil)  // exec drops stdio buffers
+        var arguments: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) }
+        arguments.append(nil)
+        execvp(command[0], &arguments)
+        let error = errno
+        if error == ENOENT {
+            fail("\(command[0]): command not found", status: 127)
+        }
+        fail("\(command[0]): \(String(cString: strerror(error)))", status: 126)
+    }
+
+    static func printError(_ message: String) {
+        var line = Array("socksify: \(message)\n".utf8)
+        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Glibc
+import SocksifyCore
+
+@main
+struct Socksify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "socksify",
+        abstract: "Run a program with its TCP connections carried through a SOCKS proxy.",
+        discussion: """
+            The proxy is a URL: socks5://, socks5h://, socks4:// or socks4a://, with an optional \
+            user:password@ and an IPv6 host in brackets (socks5://[::1]:1080). Without --proxy, \
+            $SOCKSIFY_PROXY is used. Loopback destinations go direct unless --proxy-loopback.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Proxy URL, e.g. socks5://127.0.0.1:1080.", valueName: "url"))
+    var proxy: String?
+
+    @Flag(name: .shortAndLong, help: "Print one line per connection decision on stderr.")
+    var verbose = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing, not even errors (the program still sees them).")
+    var quiet = false
+
+    @Flag(help: "Proxy loopback destinations (127.0.0.0/8, ::1) too.")
+    var proxyLoopback = false
+
+    @Option(help: ArgumentHelp("Seconds to wait for the TCP connection to the proxy (default 10).", valueName: "seconds"))
+    var connectTimeout: Double?
+
+    @Option(help: ArgumentHelp("Seconds to wait for the SOCKS exchange, including the proxy's own connect (default 30).", valueName: "seconds"))
+    var handshakeTimeout: Double?
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program to run and its arguments.", valueName: "program"))
+    var command: [String] = []
+
+    mutating func run() throws {
+        if command.first == "--" { command.removeFirst() }
+        guard let program = command.first else {
+            fail("no program given; usage: socksify [options] [--] PROGRAM [ARGS...]", status: 2)
+        }
+        var environment = LaunchEnvironment()
+        if let proxy {
+            environment.set(ShimSettings.proxyVariable, proxy)
+        }
+        guard let url = proxy ?? Environment.get(ShimSettings.proxyVariable), !url.isEmpty else {
+            fail("no proxy: give --proxy URL or set \(ShimSettings.proxyVariable)", status: 2)
+        }
+        do {
+            _ = try ProxyURL.parse(url)
+        } catch {
+            fail(error.message, status: 2)
+        }
+        if verbose { environment.set(ShimSettings.verboseVariable, "1") }
+        if quiet { environment.set(ShimSettings.quietVariable, "1") }
+        if proxyLoopback { environment.set(ShimSettings.proxyLoopbackVariable, "1") }
+        if let connectTimeout { environment.set(ShimSettings.connectTimeoutVariable, try milliseconds(connectTimeout, "--connect-timeout")) }
+        if let handshakeTimeout { environment.set(ShimSettings.handshakeTimeoutVariable, try milliseconds(handshakeTimeout, "--handshake-timeout")) }
+
+        guard let library = LibraryLocator.find() else {
+            fail("cannot find libsocksify-preload.so (looked next to this program, in ../lib/socksify/, and $\(LibraryLocator.overrideVariable))", status: 1)
+        }
+        environment.prependPreload(library)
+
+        let executable = ProgramCheck.resolve(program)
+        if let executable, let problem = ProgramCheck.whyPreloadCannotWork(executable) {
+            fail(problem, status: 126)
+        }
+        environment.apply()
+        Launcher.exec(command)
+    }
+
+    func milliseconds(_ seconds: Double, _ option: String) throws -> String {
+        guard seconds > 0, seconds <= 86_400 else {
+            throw ValidationError("\(option) takes a number of seconds between 0 and 86400")
+        }
+        return String(max(1, Int((seconds * 1000).rounded())))
+    }
+}
+
+/// One line on stderr, then exit.
+func fail(_ message: String, status: Int32) -> Never {
+    Launcher.printError(message)
+    exit(status)
+}

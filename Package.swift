@@ -38,9 +38,14 @@ let package = Package(
                 .linkedLibrary("m"),  // the embedded stdlib's Dictionary sizing calls ceil
                 .unsafeFlags([
                     "-enable-experimental-feature", "Embedded",
+                    // lld binds the core's own metadata locally; gold left it in .dynsym.
+                    "-use-ld=lld",
                     "-Xlinker", "--version-script=\(versionScript)",
                     "-Xlinker", "-z", "-Xlinker", "nodelete",
                 ]),
+                // A release shim carries no debug info: smaller to map, and valgrind 3.19 cannot
+                // read the DWARF that lld writes.
+                .unsafeFlags(["-Xlinker", "--strip-debug"], .when(configuration: .release)),
             ]
         ),
         .executableTarget(

@@ -63,6 +63,14 @@ public enum IPAddress: Hashable, Sendable {
         }
     }
 
+    /// 0.0.0.0 and ::, which connect(2) takes to mean this host.
+    public var isUnspecified: Bool {
+        switch self {
+        case .v4(let a): return a.value == 0
+        case .v6(let a): return a.high == 0 && (a.low == 0 || a.low == 0xFFFF_0000_0000)
+        }
+    }
+
     /// Parses a numeric address (inet_pton rules), without brackets.
     public static func parse(_ text: String) -> IPAddress? {
         var buffer = [UInt8](repeating: 0, count: 16)

@@ -16,7 +16,15 @@ public struct SocksDestination: Sendable {
     public var address: SocksAddress
     public var port: UInt16
     public init(_ address: SocksAddress, port: UInt16) { self.address = address; self.port = port }
-    public init(_ endpoint: Endpoint) { self.init(.ip(endpoint.address), port: endpoint.port) }
+    /// The destination of a connect; ::ffff:a.b.c.d from an AF_INET6 socket goes out as IPv4,
+    /// which every proxy (and SOCKS4) understands.
+    public init(_ endpoint: Endpoint) {
+        if case .v6(let v6) = endpoint.address, let v4 = v6.mappedIPv4 {
+            self.init(.ip(.v4(v4)), port: endpoint.port)
+        } else {
+            self.init(.ip(endpoint.address), port: endpoint.port)
+        }
+    }
 
     /// host:port, with IPv6 in brackets.
     public var text: String {

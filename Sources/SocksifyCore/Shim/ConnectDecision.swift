@@ -12,7 +12,7 @@ public enum ConnectDecision: Sendable {
         if let proxyEndpoint, sameHost(destination, proxyEndpoint) {
             return .direct("the proxy itself")
         }
-        if destination.address.isLoopback && !settings.proxyLoopback {
+        if (destination.address.isLoopback || destination.address.isUnspecified) && !settings.proxyLoopback {
             return .direct("loopback")
         }
         return .proxy

@@ -60,6 +60,7 @@ public final class Shim: @unchecked Sendable {
             sx_set_errno(ECONNREFUSED)
             return -1
         }
+        let savedErrno = sx_errno()  // a successful connect leaves errno as it found it
         let start = sx_monotonic_ns()
         let via = "connect " + destination.text + " via " + proxy.displayName
         do throws(SocksError) {
@@ -71,17 +72,22 @@ public final class Shim: @unchecked Sendable {
             return -1
         }
         peers.record(fd, destination: destination)
+        sx_set_errno(savedErrno)
         if log.verbose { log.info(via + " ok " + Log.milliseconds(sx_monotonic_ns() - start)) }
         return 0
     }
 
     /// getpeername(2): a proxied socket answers with the destination, not the proxy.
     public func getpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+        let room = Int(length?.pointee ?? 0)
         let result = sx_real_getpeername(fd, address, length)
         guard result == 0, let address, let length, let destination = peers.destination(of: fd) else { return result }
+        // A stale entry (the descriptor closed behind our back, e.g. by close_range) must not
+        // rename a socket that is not connected to the proxy.
+        guard let proxyEndpoint, let actual = Endpoint(sockaddr: UnsafeRawPointer(address), length: min(room, Int(length.pointee))),
+              ConnectDecision.sameHost(actual, proxyEndpoint) else { return result }
         let bytes = destination.sockaddrBytes
-        let room = min(Int(length.pointee), bytes.count)
-        bytes.withUnsafeBytes { UnsafeMutableRawPointer(address).copyMemory(from: $0.baseAddress!, byteCount: room) }
+        bytes.withUnsafeBytes { UnsafeMutableRawPointer(address).copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
         length.pointee = socklen_t(bytes.count)
         return 0
     }

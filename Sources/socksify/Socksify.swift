@@ -2,7 +2,6 @@ import ArgumentParser
 import Glibc
 import SocksifyCore
 
-@main
 struct Socksify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "socksify",
@@ -32,11 +31,13 @@ struct Socksify: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for the SOCKS exchange, including the proxy's own connect (default 30).", valueName: "seconds"))
     var handshakeTimeout: Double?
 
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program to run and its arguments.", valueName: "program"))
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The program to run and its arguments.", valueName: "program"))
     var command: [String] = []
 
+    /// Options that take a value, for finding where the program's own arguments begin.
+    static let optionsWithValue: Set<String> = ["-p", "--proxy", "--connect-timeout", "--handshake-timeout"]
+
     mutating func run() throws {
-        if command.first == "--" { command.removeFirst() }
         guard let program = command.first else {
             fail("no program given; usage: socksify [options] [--] PROGRAM [ARGS...]", status: 2)
         }

@@ -53,7 +53,10 @@ let package = Package(
             dependencies: [
                 "SocksifyCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // The launcher runs before every wrapped program: a static stdlib spares it loading
+            // and relocating the Swift runtime's shared libraries.
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"])]
         ),
         .testTarget(name: "SocksifyCoreTests", dependencies: ["SocksifyCore"]),
     ]

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run all socksify benchmarks and print their tables.
+#   bench/run.sh                      # everything
+#   RUNS=50 N=500 REPEATS=1 bench/run.sh   # quicker, noisier
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=common.sh
+. "$here/common.sh"
+find_socksify
+echo "socksify launcher: ${SOCKSIFY_BIN:-<not built>}"
+echo "socksify library:  ${SOCKSIFY_LIB:-<not built>}"
+echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
+warn_if_busy
+echo
+status=0
+"$here/startup.sh" || status=1
+echo
+"$here/connect_latency.sh" || status=1
+exit $status

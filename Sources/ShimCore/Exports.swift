@@ -33,3 +33,33 @@ public func sxCoreGetpeername(_ fd: Int32, _ address: UnsafeMutablePointer<socka
 public func sxCoreForget(_ fd: Int32) {
     shim?.forget(fd)
 }
+
+@_cdecl("sx_core_resolve")
+public func sxCoreResolve(_ name: UnsafePointer<CChar>, _ family: Int32, _ out: UnsafeMutablePointer<sx_resolution>) -> Int32 {
+    guard let shim else { return SX_RESOLVE_LIBC }
+    return shim.resolve(name, family: family, into: out)
+}
+
+@_cdecl("sx_core_reverse")
+public func sxCoreReverse(_ family: Int32, _ bytes: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<sx_resolution>) -> Int32 {
+    guard let shim else { return SX_RESOLVE_LIBC }
+    return shim.reverse(family: family, bytes: bytes, into: out)
+}
+
+@_cdecl("sx_core_check_datagram")
+public func sxCoreCheckDatagram(_ fd: Int32, _ address: UnsafeRawPointer?, _ length: socklen_t) -> Int32 {
+    guard let shim else { return 0 }
+    return shim.checkDatagram(fd, address, length)
+}
+
+@_cdecl("sx_core_check_socket")
+public func sxCoreCheckSocket(_ domain: Int32, _ type: Int32) -> Int32 {
+    guard let shim else { return 0 }
+    return shim.checkSocket(domain: domain, type: type)
+}
+
+@_cdecl("sx_core_resolver_call_refused")
+public func sxCoreResolverCallRefused(_ function: UnsafePointer<CChar>) -> Int32 {
+    guard let shim else { return 0 }
+    return shim.resolverCallRefused(String(cString: function)) ? 1 : 0
+}

@@ -3,6 +3,8 @@
 #include "socksify_libc.h"
 #include <pthread.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int sx_errno(void) { return errno; }
@@ -72,3 +74,81 @@ void sx_lock(void) {
     pthread_mutex_lock(&lock);
 }
 void sx_unlock(void) { pthread_mutex_unlock(&lock); }
+
+long sx_read_file(const char *path, void *buffer, size_t capacity) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t total = 0;
+    while (total < capacity) {
+        ssize_t n = read(fd, (char *)buffer + total, capacity - total);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        total += (size_t)n;
+    }
+    sx_real_close(fd);
+    return (long)total;
+}
+
+int sx_inet_aton(const char *text, uint32_t *address) {
+    struct in_addr parsed;
+    if (inet_aton(text, &parsed) == 0) return 0;
+    *address = parsed.s_addr;
+    return 1;
+}
+
+// The launcher creates the file (O_EXCL, 0600, never following a symlink); every process of the
+// run maps the same file, so names resolved in one are known in all.
+void *sx_map_shared_file(const char *path, size_t size, int create) {
+    int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0);
+    int fd = open(path, flags, 0600);
+    if (fd < 0) return NULL;
+    struct stat info;
+    if (create ? ftruncate(fd, (off_t)size) != 0
+               : (fstat(fd, &info) != 0 || (size_t)info.st_size < size || info.st_uid != geteuid())) {
+        sx_real_close(fd);
+        return NULL;
+    }
+    void *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    sx_real_close(fd);
+    return memory == MAP_FAILED ? NULL : memory;
+}
+
+void *sx_map_shared_anonymous(size_t size) {
+    void *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return memory == MAP_FAILED ? NULL : memory;
+}
+
+size_t sx_shared_mutex_size(void) { return sizeof(pthread_mutex_t); }
+
+int sx_shared_mutex_init(void *mutex) {
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+    int result = pthread_mutex_init((pthread_mutex_t *)mutex, &attributes);
+    pthread_mutexattr_destroy(&attributes);
+    return result;
+}
+
+// A process that died holding the lock leaves the table as it was between two whole-field
+// writes; the table's readers check every entry, so marking it consistent is enough.
+void sx_shared_mutex_lock(void *mutex) {
+    if (pthread_mutex_lock((pthread_mutex_t *)mutex) == EOWNERDEAD) {
+        pthread_mutex_consistent((pthread_mutex_t *)mutex);
+    }
+}
+
+void sx_shared_mutex_unlock(void *mutex) { pthread_mutex_unlock((pthread_mutex_t *)mutex); }
+
+void sx_resolution_add(sx_resolution *r, int family, const unsigned char *bytes) {
+    if (r->count >= SX_MAX_ADDRESSES) return;
+    r->addresses[r->count].family = family;
+    memcpy(r->addresses[r->count].bytes, bytes, family == AF_INET ? 4 : 16);
+    r->count++;
+}
+
+void sx_resolution_set_name(sx_resolution *r, const unsigned char *name, size_t length) {
+    if (length >= sizeof r->canonical) length = sizeof r->canonical - 1;
+    memcpy(r->canonical, name, length);
+    r->canonical[length] = 0;
+}

@@ -30,6 +30,25 @@ typedef int (*getpeername_fn)(int, struct sockaddr *, socklen_t *);
 typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 typedef void (*freeaddrinfo_fn)(struct addrinfo *);
 
+typedef int (*getnameinfo_fn)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
+typedef int (*gethostbyname2_r_fn)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
+typedef int (*gethostbyaddr_r_fn)(const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *);
+typedef struct hostent *(*gethostbyname_fn)(const char *);
+typedef struct hostent *(*gethostbyname2_fn)(const char *, int);
+typedef struct hostent *(*gethostbyaddr_fn)(const void *, socklen_t, int);
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+typedef int (*sendmmsg_fn)(int, struct mmsghdr *, unsigned int, int);
+
+REAL(getnameinfo, getnameinfo_fn)
+REAL(gethostbyname2_r, gethostbyname2_r_fn)
+REAL(gethostbyaddr_r, gethostbyaddr_r_fn)
+REAL(gethostbyname, gethostbyname_fn)
+REAL(gethostbyname2, gethostbyname2_fn)
+REAL(gethostbyaddr, gethostbyaddr_fn)
+REAL(sendto, sendto_fn)
+REAL(sendmsg, sendmsg_fn)
+REAL(sendmmsg, sendmmsg_fn)
 REAL(socket, socket_fn)
 REAL(connect, connect_fn)
 REAL(close, close_fn)
@@ -55,3 +74,22 @@ int sx_real_getaddrinfo(const char *n, const char *s, const struct addrinfo *h, 
     return resolve_getaddrinfo()(n, s, h, r);
 }
 void sx_real_freeaddrinfo(struct addrinfo *r) { resolve_freeaddrinfo()(r); }
+int sx_real_getnameinfo(const struct sockaddr *a, socklen_t l, char *h, socklen_t hl, char *s, socklen_t sl, int f) {
+    return resolve_getnameinfo()(a, l, h, hl, s, sl, f);
+}
+int sx_real_gethostbyname2_r(const char *n, int f, struct hostent *r, char *b, size_t bl, struct hostent **res, int *e) {
+    return resolve_gethostbyname2_r()(n, f, r, b, bl, res, e);
+}
+int sx_real_gethostbyaddr_r(const void *a, socklen_t l, int t, struct hostent *r, char *b, size_t bl,
+                            struct hostent **res, int *e) {
+    return resolve_gethostbyaddr_r()(a, l, t, r, b, bl, res, e);
+}
+struct hostent *sx_real_gethostbyname(const char *n) { return resolve_gethostbyname()(n); }
+struct hostent *sx_real_gethostbyname2(const char *n, int f) { return resolve_gethostbyname2()(n, f); }
+struct hostent *sx_real_gethostbyaddr(const void *a, socklen_t l, int t) { return resolve_gethostbyaddr()(a, l, t); }
+ssize_t sx_real_sendto(int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t l) {
+    return resolve_sendto()(fd, b, n, f, a, l);
+}
+ssize_t sx_real_sendmsg(int fd, const struct msghdr *m, int f) { return resolve_sendmsg()(fd, m, f); }
+int sx_real_sendmmsg(int fd, struct mmsghdr *m, unsigned int n, int f) { return resolve_sendmmsg()(fd, m, n, f); }
+void *sx_real_symbol(const char *name) { return dlsym(RTLD_NEXT, name); }

@@ -2,7 +2,7 @@
 #ifndef SOCKSIFY_SHIM_H
 #define SOCKSIFY_SHIM_H
 
-#include <sys/socket.h>
+#include "socksify_libc.h"
 
 #define SX_EXPORT __attribute__((visibility("default")))
 
@@ -11,6 +11,11 @@ void sx_core_init(void);
 int sx_core_connect(int fd, const struct sockaddr *address, socklen_t length);
 int sx_core_getpeername(int fd, struct sockaddr *address, socklen_t *length);
 void sx_core_forget(int fd);
+int sx_core_resolve(const char *name, int family, sx_resolution *out);
+int sx_core_reverse(int family, const unsigned char *bytes, sx_resolution *out);
+int sx_core_check_datagram(int fd, const void *address, socklen_t length);
+int sx_core_check_socket(int domain, int type);
+int sx_core_resolver_call_refused(const char *function);
 
 // True once the core is initialised; initialises it on first use. False only for calls made
 // while the core is initialising on this thread: those go straight to libc.

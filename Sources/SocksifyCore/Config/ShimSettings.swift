@@ -7,6 +7,10 @@ public struct ShimSettings: Sendable {
     public static let proxyLoopbackVariable = "SOCKSIFY_PROXY_LOOPBACK"
     public static let connectTimeoutVariable = "SOCKSIFY_CONNECT_TIMEOUT_MS"
     public static let handshakeTimeoutVariable = "SOCKSIFY_HANDSHAKE_TIMEOUT_MS"
+    public static let strictVariable = "SOCKSIFY_STRICT"
+    public static let pool4Variable = "SOCKSIFY_DNS_POOL4"
+    public static let pool6Variable = "SOCKSIFY_DNS_POOL6"
+    public static let nameMapVariable = "SOCKSIFY_DNS_MAP"
 
     /// The proxy, or why there is none usable (the shim then refuses rather than going direct).
     public var proxy: Result<ProxySpec, ProxyURLError>
@@ -14,6 +18,13 @@ public struct ShimSettings: Sendable {
     public var quiet = false
     public var proxyLoopback = false
     public var timeouts = Timeouts.defaults
+    /// Refuse whatever would leave the machine other than through the proxy.
+    public var strict = false
+    public var pool = AddressPool.standard
+    /// The shared name map the launcher created, if any.
+    public var nameMapPath: String? = nil
+    /// Settings that were given but not understood (each logged; the default is used).
+    public var problems: [String] = []
 
     public init(proxy: Result<ProxySpec, ProxyURLError>) { self.proxy = proxy }
 
@@ -34,6 +45,25 @@ public struct ShimSettings: Sendable {
         settings.proxyLoopback = isOn(lookup(proxyLoopbackVariable))
         if let ms = milliseconds(lookup(connectTimeoutVariable)) { settings.timeouts.connectMilliseconds = ms }
         if let ms = milliseconds(lookup(handshakeTimeoutVariable)) { settings.timeouts.handshakeMilliseconds = ms }
+        settings.strict = isOn(lookup(strictVariable))
+        if let text = lookup(pool4Variable), !text.isEmpty {
+            if let (base, prefix) = AddressPool.parseIPv4(text) {
+                settings.pool.ipv4Base = base
+                settings.pool.ipv4PrefixLength = prefix
+            } else {
+                settings.problems.append(pool4Variable + "='" + text + "' is not an IPv4 range from /8 to /24")
+            }
+        }
+        if let text = lookup(pool6Variable), !text.isEmpty {
+            if let (high, lowBase, prefix) = AddressPool.parseIPv6(text) {
+                settings.pool.ipv6High = high
+                settings.pool.ipv6LowBase = lowBase
+                settings.pool.ipv6PrefixLength = prefix
+            } else {
+                settings.problems.append(pool6Variable + "='" + text + "' is not an IPv6 range from /64 to /120")
+            }
+        }
+        if let path = lookup(nameMapVariable), !path.isEmpty { settings.nameMapPath = path }
         return settings
     }
 

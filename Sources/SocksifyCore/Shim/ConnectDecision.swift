@@ -1,3 +1,5 @@
+import SocksifyLibc
+
 /// What happens to one `connect`: the single place where that is decided.
 public enum ConnectDecision: Sendable {
     /// Straight to libc, with the reason for the log.
@@ -8,9 +10,15 @@ public enum ConnectDecision: Sendable {
     case refuse(errno: Int32, String)
 
     /// Decides for a TCP connect to `destination` (stream sockets of AF_INET/AF_INET6 only).
-    public static func decide(destination: Endpoint, settings: ShimSettings, proxyEndpoint: Endpoint?) -> ConnectDecision {
+    public static func decide(
+        destination: Endpoint, settings: ShimSettings, proxyEndpoint: Endpoint?, dnsGoesThroughProxy: Bool = false
+    ) -> ConnectDecision {
         if let proxyEndpoint, sameHost(destination, proxyEndpoint) {
             return .direct("the proxy itself")
+        }
+        // A local DNS server (systemd-resolved on 127.0.0.53, dnsmasq) would forward the query out.
+        if destination.port == 53 && (dnsGoesThroughProxy || settings.strict) && destination.address.isLoopback {
+            return .refuse(errno: EPERM, "DNS must not leave the machine directly (names are resolved by the proxy)")
         }
         if (destination.address.isLoopback || destination.address.isUnspecified) && !settings.proxyLoopback {
             return .direct("loopback")

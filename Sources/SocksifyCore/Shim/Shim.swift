@@ -1,17 +1,19 @@
 import SocksifyLibc
 
-/// The shim's state for one process and what each interposed call does with it. Built once from
-/// the environment; immutable afterwards except for the peer registry.
+/// The shim's state for one process, built once from the environment on the first interposed
+/// call. The interposed calls themselves are in the Shim+*.swift files beside this one.
 public final class Shim: @unchecked Sendable {
     public let settings: ShimSettings
     public let log: Log
     public let peers = PeerRegistry()
+    public let names: NameResolver
     /// The proxy and its address, or why the shim has none (then it refuses, never goes direct).
     let route: Result<(ProxySpec, Endpoint), ProxyURLError>
 
     public init(settings: ShimSettings, program: String) {
         self.settings = settings
         log = Log(verbose: settings.verbose, quiet: settings.quiet, program: program)
+        for problem in settings.problems { log.error("ignores a setting: " + problem) }
         switch settings.proxy {
         case .failure(let problem):
             route = .failure(problem)
@@ -24,6 +26,12 @@ public final class Shim: @unchecked Sendable {
         if case .failure(let problem) = route {
             log.error("has no usable proxy (" + problem.message + "): it will refuse connections that need one")
         }
+        var remote = false
+        if case .success(let proxy) = settings.proxy { remote = proxy.proto.resolvesRemotely }
+        names = NameResolver(
+            remote: remote, strict: settings.strict, pool: settings.pool,
+            table: remote ? Shim.openNameTable(settings.nameMapPath, log: log) : nil,
+            hosts: Shim.readHostsFile())
     }
 
     var proxyEndpoint: Endpoint? {
@@ -31,67 +39,32 @@ public final class Shim: @unchecked Sendable {
         return nil
     }
 
-    /// connect(2). Returns what connect returns, with errno set on failure.
-    public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
-        guard let address, let destination = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)),
-              sx_socket_type(fd) == Int32(SOCK_STREAM.rawValue)
-        else { return sx_real_connect(fd, address, length) }
-
-        switch ConnectDecision.decide(destination: destination, settings: settings, proxyEndpoint: proxyEndpoint) {
-        case .direct(let why):
-            log.info("connect " + destination.text + " direct (" + why + ")")
-            peers.forget(fd)
-            return sx_real_connect(fd, address, length)
-        case .refuse(let errno, let why):
-            log.error("connect " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
-            sx_set_errno(errno)
-            return -1
-        case .proxy:
-            return connectThroughProxy(fd, destination: destination)
+    /// The run's shared map if the launcher made one, else a map this process and its forked
+    /// children share (programs it execs then start their own).
+    static func openNameTable(_ path: String?, log: Log) -> NameTable? {
+        let size = NameTable.byteCount(capacity: NameTable.defaultCapacity)
+        if let path {
+            if let memory = sx_map_shared_file(path, size, 0), let table = NameTable.attach(memory, size: size) {
+                return table
+            }
+            log.error("cannot use the name map " + path + ": names resolved in other processes of this run are unknown here")
         }
+        guard let memory = sx_map_shared_anonymous(size) else {
+            log.error("cannot allocate the name map: remote name resolution is off")
+            return nil
+        }
+        return NameTable.format(memory, capacity: NameTable.defaultCapacity)
     }
 
-    func connectThroughProxy(_ fd: Int32, destination: Endpoint) -> Int32 {
-        let (proxy, proxyEndpoint): (ProxySpec, Endpoint)
-        switch route {
-        case .success(let found): (proxy, proxyEndpoint) = found
-        case .failure(let problem):
-            log.error("connect " + destination.text + " refused: no usable proxy (" + problem.message + "); program sees ECONNREFUSED")
-            sx_set_errno(ECONNREFUSED)
-            return -1
-        }
-        let savedErrno = sx_errno()  // a successful connect leaves errno as it found it
-        let start = sx_monotonic_ns()
-        let via = "connect " + destination.text + " via " + proxy.displayName
-        do throws(SocksError) {
-            try ProxyTunnel.open(fd: fd, proxy: proxy, proxyEndpoint: proxyEndpoint,
-                                 destination: SocksDestination(destination), timeouts: settings.timeouts)
-        } catch {
-            log.error(via + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
-            sx_set_errno(error.errno)
-            return -1
-        }
-        peers.record(fd, destination: destination)
-        sx_set_errno(savedErrno)
-        if log.verbose { log.info(via + " ok " + Log.milliseconds(sx_monotonic_ns() - start)) }
-        return 0
+    static func readHostsFile() -> HostsFile {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let length = buffer.withUnsafeMutableBytes { sx_read_file("/etc/hosts", $0.baseAddress, $0.count) }
+        return HostsFile(text: length > 0 ? Array(buffer[0..<length]) : [])
     }
 
-    /// getpeername(2): a proxied socket answers with the destination, not the proxy.
-    public func getpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
-        let room = Int(length?.pointee ?? 0)
-        let result = sx_real_getpeername(fd, address, length)
-        guard result == 0, let address, let length, let destination = peers.destination(of: fd) else { return result }
-        // A stale entry (the descriptor closed behind our back, e.g. by close_range) must not
-        // rename a socket that is not connected to the proxy.
-        guard let proxyEndpoint, let actual = Endpoint(sockaddr: UnsafeRawPointer(address), length: min(room, Int(length.pointee))),
-              ConnectDecision.sameHost(actual, proxyEndpoint) else { return result }
-        let bytes = destination.sockaddrBytes
-        bytes.withUnsafeBytes { UnsafeMutableRawPointer(address).copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
-        length.pointee = socklen_t(bytes.count)
-        return 0
+    /// Sets errno and returns -1, the shape of a failed libc call.
+    func fail(_ errno: Int32) -> Int32 {
+        sx_set_errno(errno)
+        return -1
     }
-
-    /// close(2), dup2(2) and dup3(2) end what a descriptor number meant.
-    public func forget(_ fd: Int32) { peers.forget(fd) }
 }

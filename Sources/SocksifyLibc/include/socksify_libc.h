@@ -4,6 +4,10 @@
 #ifndef SOCKSIFY_LIBC_H
 #define SOCKSIFY_LIBC_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // struct mmsghdr, secure_getenv, program_invocation_short_name
+#endif
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +36,21 @@ int sx_real_getaddrinfo(const char *node, const char *service, const struct addr
                         struct addrinfo **result);
 void sx_real_freeaddrinfo(struct addrinfo *result);
 
+int sx_real_getnameinfo(const struct sockaddr *address, socklen_t length, char *host, socklen_t hostlen,
+                        char *serv, socklen_t servlen, int flags);
+int sx_real_gethostbyname2_r(const char *name, int family, struct hostent *ret, char *buf, size_t buflen,
+                             struct hostent **result, int *h_errnop);
+int sx_real_gethostbyaddr_r(const void *address, socklen_t length, int type, struct hostent *ret, char *buf,
+                            size_t buflen, struct hostent **result, int *h_errnop);
+struct hostent *sx_real_gethostbyname(const char *name);
+struct hostent *sx_real_gethostbyname2(const char *name, int family);
+struct hostent *sx_real_gethostbyaddr(const void *address, socklen_t length, int type);
+ssize_t sx_real_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *address, socklen_t length);
+ssize_t sx_real_sendmsg(int fd, const struct msghdr *message, int flags);
+int sx_real_sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags);
+// Any other real function by name (the res_* family, whose signatures vary).
+void *sx_real_symbol(const char *name);
+
 // Small wrappers for what Swift cannot call directly (variadic fcntl, errno, globals).
 int sx_errno(void);
 void sx_set_errno(int value);
@@ -48,6 +67,41 @@ const char *sx_program_name(void);               // program_invocation_short_nam
 const char *sx_getenv(const char *name);         // secure_getenv: nothing for setuid programs
 int sx_is_secure_mode(void);                     // AT_SECURE: setuid/setgid/capabilities
 void sx_write_stderr(const void *bytes, size_t count);
+
+// Read a whole small file (e.g. /etc/hosts) into buffer; returns its length or -1.
+long sx_read_file(const char *path, void *buffer, size_t capacity);
+int sx_inet_aton(const char *text, uint32_t *address_network_order);
+
+// Shared memory for the name table (see SocksifyCore/DNS/NameTable.swift).
+void *sx_map_shared_file(const char *path, size_t size, int create);  // NULL on failure
+void *sx_map_shared_anonymous(size_t size);                            // NULL on failure
+// A robust, process-shared mutex that lives inside that memory.
+int sx_shared_mutex_init(void *mutex);
+void sx_shared_mutex_lock(void *mutex);
+void sx_shared_mutex_unlock(void *mutex);
+size_t sx_shared_mutex_size(void);
+
+// What a name resolves to, as the core hands it to the C resolver interposers.
+typedef struct {
+    int family;               // AF_INET or AF_INET6
+    unsigned char bytes[16];  // 4 or 16 bytes, network order
+} sx_ip;
+
+#define SX_MAX_ADDRESSES 16
+typedef struct {
+    int count;
+    sx_ip addresses[SX_MAX_ADDRESSES];
+    char canonical[256];
+} sx_resolution;
+
+// Answers of sx_core_resolve / sx_core_reverse.
+#define SX_RESOLVE_LIBC 0       // hand the call to libc
+#define SX_RESOLVE_ANSWERED 1   // the sx_resolution holds the answer
+#define SX_RESOLVE_NOT_FOUND 2  // no such name, and no one was asked
+#define SX_RESOLVE_REFUSED 3    // refused by policy (logged)
+
+void sx_resolution_add(sx_resolution *resolution, int family, const unsigned char *bytes);
+void sx_resolution_set_name(sx_resolution *resolution, const unsigned char *name, size_t length);
 
 // One process-wide lock that survives fork (held across fork, re-initialised in the child).
 void sx_lock(void);

@@ -1,0 +1,82 @@
+import SocksifyLibc
+
+/// What a name lookup in the program turns into.
+public enum NameResolution {
+    /// Hand the call to libc unchanged (numeric input, or names resolved locally).
+    case libc
+    /// Answer with these addresses (from /etc/hosts, or synthetic ones for the proxy).
+    case addresses([IPAddress], canonical: [UInt8])
+    /// No such name (EAI_NONAME, HOST_NOT_FOUND), without asking anyone.
+    case notFound
+    /// Refused by policy, with the reason for the log.
+    case refused(String)
+}
+
+/// The single place that decides how a name is resolved, and the map that remembers which
+/// synthetic address stands for which name.
+public struct NameResolver: Sendable {
+    public var remote: Bool
+    public var strict: Bool
+    public var pool: AddressPool
+    public var table: NameTable?
+    public var hosts: HostsFile
+
+    public init(remote: Bool, strict: Bool, pool: AddressPool, table: NameTable?, hosts: HostsFile) {
+        self.remote = remote
+        self.strict = strict
+        self.pool = pool
+        self.table = table
+        self.hosts = hosts
+    }
+
+    /// Forward lookup of `name` for `family` (AF_INET, AF_INET6 or AF_UNSPEC).
+    public func resolve(_ name: [UInt8], family: Int32) -> NameResolution {
+        if NameResolver.isNumeric(name) { return .libc }
+        guard remote else {
+            return strict ? .refused("local DNS lookup refused in strict mode (use socks5h:// or socks4a:// to resolve through the proxy)") : .libc
+        }
+        guard let normalized = HostName.normalized(name) else { return .notFound }
+        if let (addresses, canonical) = hosts.addresses(of: normalized) {
+            let wanted = addresses.filter { NameResolver.matches($0, family: family) }
+            return wanted.isEmpty ? .notFound : .addresses(wanted, canonical: canonical)
+        }
+        guard let table else { return .refused("no name table: cannot hand out synthetic addresses") }
+        let position = table.position(for: normalized, poolSize: pool.size)
+        let address: IPAddress = family == AF_INET6 ? .v6(pool.ipv6(at: position)) : .v4(pool.ipv4(at: position))
+        return .addresses([address], canonical: normalized)
+    }
+
+    /// The name a synthetic address stands for (nil: not a synthetic address in use).
+    public func name(forSynthetic address: IPAddress) -> [UInt8]? {
+        guard remote, let table, let position = pool.position(of: address) else { return nil }
+        return table.name(at: position, poolSize: pool.size)
+    }
+
+    /// Reverse lookup: a synthetic address's name, /etc/hosts, or (when names go to the proxy)
+    /// nothing at all rather than a PTR query leaving the machine.
+    public func reverse(_ address: IPAddress) -> NameResolution {
+        if let name = name(forSynthetic: address) { return .addresses([address], canonical: name) }
+        guard remote || strict else { return .libc }
+        if let name = hosts.name(of: address) { return .addresses([address], canonical: name) }
+        return .notFound
+    }
+
+    static func matches(_ address: IPAddress, family: Int32) -> Bool {
+        switch address {
+        case .v4: return family != AF_INET6
+        case .v6: return family != AF_INET
+        }
+    }
+
+    /// What glibc treats as a numeric host (inet_aton forms included, like "127.1"), which
+    /// never involves DNS.
+    public static func isNumeric(_ name: [UInt8]) -> Bool {
+        let text = HostName.string(name)
+        if IPAddress.parse(text) != nil { return true }
+        if let percent = name.firstIndex(of: UInt8(ascii: "%")), IPAddress.parse(HostName.string(Array(name[..<percent]))) != nil {
+            return true  // fe80::1%eth0
+        }
+        var ignored: UInt32 = 0
+        return text.withCString { sx_inet_aton($0, &ignored) } == 1
+    }
+}

@@ -52,6 +52,7 @@ let package = Package(
             name: "socksify",
             dependencies: [
                 "SocksifyCore",
+                "SocksifyLibc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The launcher runs before every wrapped program: a static stdlib spares it loading

@@ -25,6 +25,15 @@ struct Socksify: ParsableCommand {
     @Flag(help: "Proxy loopback destinations (127.0.0.0/8, ::1) too.")
     var proxyLoopback = false
 
+    @Flag(help: "Refuse anything that would leave the machine other than through the proxy (local DNS, UDP, raw sockets).")
+    var strict = false
+
+    @Option(name: .customLong("dns-pool4"), help: ArgumentHelp("IPv4 range for names the proxy resolves (default 127.192.0.0/10).", valueName: "cidr"))
+    var dnsPool4: String?
+
+    @Option(name: .customLong("dns-pool6"), help: ArgumentHelp("IPv6 range for names the proxy resolves (default 100::/64).", valueName: "cidr"))
+    var dnsPool6: String?
+
     @Option(help: ArgumentHelp("Seconds to wait for the TCP connection to the proxy (default 10).", valueName: "seconds"))
     var connectTimeout: Double?
 
@@ -35,7 +44,7 @@ struct Socksify: ParsableCommand {
     var command: [String] = []
 
     /// Options that take a value, for finding where the program's own arguments begin.
-    static let optionsWithValue: Set<String> = ["-p", "--proxy", "--connect-timeout", "--handshake-timeout"]
+    static let optionsWithValue: Set<String> = ["-p", "--proxy", "--connect-timeout", "--handshake-timeout", "--dns-pool4", "--dns-pool6"]
 
     mutating func run() throws {
         guard let program = command.first else {
@@ -48,8 +57,9 @@ struct Socksify: ParsableCommand {
         guard let url = proxy ?? Environment.get(ShimSettings.proxyVariable), !url.isEmpty else {
             fail("no proxy: give --proxy URL or set \(ShimSettings.proxyVariable)", status: 2)
         }
+        let spec: ProxySpec
         do {
-            _ = try ProxyURL.parse(url)
+            spec = try ProxyURL.parse(url)
         } catch {
             fail(error.message, status: 2)
         }
@@ -58,6 +68,23 @@ struct Socksify: ParsableCommand {
         if proxyLoopback { environment.set(ShimSettings.proxyLoopbackVariable, "1") }
         if let connectTimeout { environment.set(ShimSettings.connectTimeoutVariable, try milliseconds(connectTimeout, "--connect-timeout")) }
         if let handshakeTimeout { environment.set(ShimSettings.handshakeTimeoutVariable, try milliseconds(handshakeTimeout, "--handshake-timeout")) }
+
+        if strict { environment.set(ShimSettings.strictVariable, "1") }
+        if let dnsPool4 {
+            guard AddressPool.parseIPv4(dnsPool4) != nil else { fail("--dns-pool4 '\(dnsPool4)' is not an IPv4 range from /8 to /24", status: 2) }
+            environment.set(ShimSettings.pool4Variable, dnsPool4)
+        }
+        if let dnsPool6 {
+            guard AddressPool.parseIPv6(dnsPool6) != nil else { fail("--dns-pool6 '\(dnsPool6)' is not an IPv6 range from /64 to /120", status: 2) }
+            environment.set(ShimSettings.pool6Variable, dnsPool6)
+        }
+        if spec.proto.resolvesRemotely {
+            if let path = NameMapFile.create() {
+                environment.set(ShimSettings.nameMapVariable, path)
+            } else {
+                Launcher.printError("cannot create the shared name map; each process will keep its own")
+            }
+        }
 
         guard let library = LibraryLocator.find() else {
             fail("cannot find libsocksify-preload.so (looked next to this program, in ../lib/socksify/, and $\(LibraryLocator.overrideVariable))", status: 1)

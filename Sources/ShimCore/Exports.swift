@@ -29,10 +29,6 @@ public func sxCoreGetpeername(_ fd: Int32, _ address: UnsafeMutablePointer<socka
     return shim.getpeername(fd, address, length)
 }
 
-@_cdecl("sx_core_forget")
-public func sxCoreForget(_ fd: Int32) {
-    shim?.forget(fd)
-}
 
 @_cdecl("sx_core_resolve")
 public func sxCoreResolve(_ name: UnsafePointer<CChar>, _ family: Int32, _ out: UnsafeMutablePointer<sx_resolution>) -> Int32 {

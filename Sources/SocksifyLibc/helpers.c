@@ -36,6 +36,10 @@ int sx_socket_v6only(int fd) {
     return value;
 }
 int sx_shutdown_both(int fd) { return shutdown(fd, SHUT_RDWR); }
+uint64_t sx_socket_inode(int fd) {
+    struct stat info;
+    return fstat(fd, &info) == 0 ? (uint64_t)info.st_ino : 0;
+}
 
 uint64_t sx_monotonic_ns(void) {
     struct timespec now;

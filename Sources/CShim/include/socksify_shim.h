@@ -10,7 +10,6 @@
 void sx_core_init(void);
 int sx_core_connect(int fd, const struct sockaddr *address, socklen_t length);
 int sx_core_getpeername(int fd, struct sockaddr *address, socklen_t *length);
-void sx_core_forget(int fd);
 int sx_core_resolve(const char *name, int family, sx_resolution *out);
 int sx_core_reverse(int family, const unsigned char *bytes, sx_resolution *out);
 int sx_core_check_datagram(int fd, const void *address, socklen_t length);

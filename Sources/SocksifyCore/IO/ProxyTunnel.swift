@@ -78,11 +78,17 @@ public enum ProxyTunnel {
         }
         if result == 0 { return }
         let e = sx_errno()
+        if e == EISCONN || e == EALREADY { throw .socketState(errno: e) }  // the program's own misuse
         guard e == EINPROGRESS || e == EINTR || e == EAGAIN else { throw .proxyUnreachable(errno: e) }
         guard try waitFor(fd, events: Int16(POLLOUT), until: deadline) else {
             throw .timedOut(phase: "connecting to the proxy")
         }
         let status = sx_socket_error(fd)
         guard status == 0 else { throw .proxyUnreachable(errno: status) }
+        // Linux leaves a non-blocking socket "connecting" until connect is called once more;
+        // doing it here makes a later connect by the program answer EISCONN, as it would direct.
+        _ = address.withUnsafeBytes { raw in
+            sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+        }
     }
 }

@@ -25,6 +25,8 @@ public enum SocksError: Error, Sendable {
     case invalidRequest(String)
     /// The destination cannot be expressed in this protocol (IPv6 over SOCKS4).
     case unsupportedDestination(String)
+    /// The program's socket cannot start a connection (already connected: EISCONN, EALREADY).
+    case socketState(errno: Int32)
 
     /// The errno a program sees from `connect` for this failure.
     public var errno: Int32 {
@@ -39,6 +41,7 @@ public enum SocksError: Error, Sendable {
         case .socks4Refused(let code): return code.errno
         case .invalidRequest: return EINVAL
         case .unsupportedDestination: return EAFNOSUPPORT
+        case .socketState(let e): return e
         }
     }
 
@@ -58,6 +61,7 @@ public enum SocksError: Error, Sendable {
         case .socks4Refused(let code): return "proxy refused: " + code.reason
         case .invalidRequest(let what): return "invalid request: " + what
         case .unsupportedDestination(let what): return what
+        case .socketState(let e): return "the socket cannot connect now: " + ErrnoName.describe(e)
         }
     }
 }

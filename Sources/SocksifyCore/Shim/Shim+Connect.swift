@@ -27,7 +27,6 @@ extension Shim {
         switch ConnectDecision.decide(destination: destination, settings: settings, proxyEndpoint: proxyEndpoint, dnsGoesThroughProxy: names.remote) {
         case .direct(let why):
             log.info("connect " + destination.text + " direct (" + why + ")")
-            peers.forget(fd)
             return sx_real_connect(fd, address, length)
         case .refuse(let errno, let why):
             log.error("connect " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
@@ -53,10 +52,14 @@ extension Shim {
         do throws(SocksError) {
             try ProxyTunnel.open(fd: fd, proxy: proxy, proxyEndpoint: proxyEndpoint, destination: target, timeouts: settings.timeouts)
         } catch {
-            log.error(via + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
+            if case .socketState = error {
+                log.info(via + ": " + error.reason)  // e.g. connect on a connected socket: EISCONN, as without us
+            } else {
+                log.error(via + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
+            }
             return fail(error.errno)
         }
-        peers.record(fd, destination: destination)
+        peers.record(socket: sx_socket_inode(fd), destination: destination)
         sx_set_errno(savedErrno)
         if log.verbose { log.info(via + " ok " + Log.milliseconds(sx_monotonic_ns() - start)) }
         return 0
@@ -66,7 +69,9 @@ extension Shim {
     public func getpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
         let room = Int(length?.pointee ?? 0)
         let result = sx_real_getpeername(fd, address, length)
-        guard result == 0, let address, let length, let destination = peers.destination(of: fd) else { return result }
+        guard result == 0, let address, let length, let destination = peers.destination(ofSocket: sx_socket_inode(fd)) else {
+            return result
+        }
         // A stale entry (the descriptor closed behind our back, e.g. by close_range) must not
         // rename a socket that is not connected to the proxy.
         guard let proxyEndpoint, let actual = Endpoint(sockaddr: UnsafeRawPointer(address), length: min(room, Int(length.pointee))),
@@ -76,7 +81,4 @@ extension Shim {
         length.pointee = socklen_t(bytes.count)
         return 0
     }
-
-    /// close(2), dup2(2) and dup3(2) end what a descriptor number meant.
-    public func forget(_ fd: Int32) { peers.forget(fd) }
 }

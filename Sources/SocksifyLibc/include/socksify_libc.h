@@ -62,6 +62,7 @@ int sx_socket_domain(int fd);                    // getsockopt(SO_DOMAIN), -1 if
 int sx_socket_error(int fd);                     // getsockopt(SO_ERROR), or errno on failure
 int sx_socket_v6only(int fd);                    // getsockopt(IPV6_V6ONLY)
 int sx_shutdown_both(int fd);                    // shutdown(SHUT_RDWR)
+uint64_t sx_socket_inode(int fd);                // fstat st_ino: one socket, whatever its copies
 uint64_t sx_monotonic_ns(void);
 const char *sx_program_name(void);               // program_invocation_short_name
 const char *sx_getenv(const char *name);         // secure_getenv: nothing for setuid programs

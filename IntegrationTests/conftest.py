@@ -9,7 +9,7 @@ session-wide finalizer sweeps anything left behind.
 
 Environment:
   SOCKSIFY_BIN      launcher  (default <repo>/.build/debug/socksify)
-  SOCKSIFY_LIB      library   (default <repo>/.build/debug/libsocksify.so)
+  SOCKSIFY_LIB      library   (default <repo>/.build/debug/libsocksify-preload.so)
   SOCKSIFY_REQUIRE  if set to 1, a missing socksify binary/library is a test
                     failure instead of a skip (use this in CI after a build)
 """
@@ -37,7 +37,7 @@ CLIENTS = HERE / "clients"
 PROBE = SCRIPTS / "probe.py"
 
 SOCKSIFY_BIN = os.environ.get("SOCKSIFY_BIN", str(REPO / ".build" / "debug" / "socksify"))
-SOCKSIFY_LIB = os.environ.get("SOCKSIFY_LIB", str(REPO / ".build" / "debug" / "libsocksify.so"))
+SOCKSIFY_LIB = os.environ.get("SOCKSIFY_LIB", str(REPO / ".build" / "debug" / "libsocksify-preload.so"))
 REQUIRE_SOCKSIFY = os.environ.get("SOCKSIFY_REQUIRE", "") not in ("", "0")
 
 PYTHON = sys.executable  # a real ELF interpreter (not a shell shim), so LD_PRELOAD applies

@@ -8,13 +8,21 @@ nonisolated(unsafe) var shim: Shim? = nil
 
 @_cdecl("sx_core_init")
 public func sxCoreInit() {
-    let settings = ShimSettings.fromEnvironment { name in
+    let environment: (String) -> String? = { name in
         guard let value = sx_getenv(name) else { return nil }
         return String(cString: value)
     }
-    var program = "?"
-    if let name = sx_program_name() { program = String(cString: name) }
-    shim = Shim(settings: settings, program: program)
+    shim = Shim(settings: ShimSettings.fromEnvironment(environment), program: runningProgram(),
+                readFile: Shim.readFile, environment: environment)
+}
+
+func runningProgram() -> RunningProgram {
+    var path = [CChar](repeating: 0, count: 4096)
+    let length = path.withUnsafeMutableBufferPointer { sx_executable_path($0.baseAddress, $0.count) }
+    let executable = length > 0 ? path[0..<length].map { UInt8(bitPattern: $0) } : []
+    var argv0: [UInt8] = []
+    if let name = sx_program_argv0() { argv0 = Array(UnsafeRawBufferPointer(start: name, count: strlen(name))) }
+    return RunningProgram(executable: executable.isEmpty ? argv0 : executable, argv0: argv0)
 }
 
 @_cdecl("sx_core_connect")

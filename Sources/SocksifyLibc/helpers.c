@@ -48,6 +48,13 @@ uint64_t sx_monotonic_ns(void) {
 }
 
 const char *sx_program_name(void) { return program_invocation_short_name; }
+const char *sx_program_argv0(void) { return program_invocation_name; }
+long sx_executable_path(char *buffer, size_t size) {
+    ssize_t n = readlink("/proc/self/exe", buffer, size - 1);
+    if (n < 0) return -1;
+    buffer[n] = 0;
+    return (long)n;
+}
 const char *sx_getenv(const char *name) { return secure_getenv(name); }
 int sx_is_secure_mode(void) { return getauxval(AT_SECURE) != 0; }
 

@@ -11,9 +11,16 @@ public struct ShimSettings: Sendable {
     public static let pool4Variable = "SOCKSIFY_DNS_POOL4"
     public static let pool6Variable = "SOCKSIFY_DNS_POOL6"
     public static let nameMapVariable = "SOCKSIFY_DNS_MAP"
+    public static let configVariable = "SOCKSIFY_CONFIG"
 
     /// The proxy, or why there is none usable (the shim then refuses rather than going direct).
+    /// SOCKSIFY_PROXY, when set, overrides a rules file.
     public var proxy: Result<ProxySpec, ProxyURLError>
+    /// The rules file, when no SOCKSIFY_PROXY is given.
+    public var configPath: String? = nil
+    /// Which timeouts the environment set (they override a rules file's `set`).
+    public var connectTimeoutGiven = false
+    public var handshakeTimeoutGiven = false
     public var verbose = false
     public var quiet = false
     public var proxyLoopback = false
@@ -43,8 +50,17 @@ public struct ShimSettings: Sendable {
         settings.verbose = isOn(lookup(verboseVariable))
         settings.quiet = isOn(lookup(quietVariable))
         settings.proxyLoopback = isOn(lookup(proxyLoopbackVariable))
-        if let ms = milliseconds(lookup(connectTimeoutVariable)) { settings.timeouts.connectMilliseconds = ms }
-        if let ms = milliseconds(lookup(handshakeTimeoutVariable)) { settings.timeouts.handshakeMilliseconds = ms }
+        if let ms = milliseconds(lookup(connectTimeoutVariable)) {
+            settings.timeouts.connectMilliseconds = ms
+            settings.connectTimeoutGiven = true
+        }
+        if let ms = milliseconds(lookup(handshakeTimeoutVariable)) {
+            settings.timeouts.handshakeMilliseconds = ms
+            settings.handshakeTimeoutGiven = true
+        }
+        if (lookup(proxyVariable) ?? "").isEmpty, let path = lookup(configVariable), !path.isEmpty {
+            settings.configPath = path
+        }
         settings.strict = isOn(lookup(strictVariable))
         if let text = lookup(pool4Variable), !text.isEmpty {
             if let (base, prefix) = AddressPool.parseIPv4(text) {

@@ -15,18 +15,28 @@ public enum NameResolution {
 /// The single place that decides how a name is resolved, and the map that remembers which
 /// synthetic address stands for which name.
 public struct NameResolver: Sendable {
-    public var remote: Bool
+    /// The rules decide, name by name, whether a proxy resolves it.
+    public var router: Router
+    /// Whether any name can go to a proxy: then no DNS query may leave directly.
+    public let remote: Bool
     public var strict: Bool
     public var pool: AddressPool
     public var table: NameTable?
     public var hosts: HostsFile
 
-    public init(remote: Bool, strict: Bool, pool: AddressPool, table: NameTable?, hosts: HostsFile) {
-        self.remote = remote
+    public init(router: Router, strict: Bool, pool: AddressPool, table: NameTable?, hosts: HostsFile) {
+        self.router = router
+        self.remote = router.anyRemoteResolution
         self.strict = strict
         self.pool = pool
         self.table = table
         self.hosts = hosts
+    }
+
+    /// Every name resolved remotely (`remote`), or none.
+    public init(remote: Bool, strict: Bool, pool: AddressPool, table: NameTable?, hosts: HostsFile) {
+        let rules = remote ? RuleSet.single(ProxySpec(proto: .socks5h, host: "127.0.0.1", port: 1080)) : RuleSet()
+        self.init(router: Router(rules), strict: strict, pool: pool, table: table, hosts: hosts)
     }
 
     /// Forward lookup of `name` for `family` (AF_INET, AF_INET6 or AF_UNSPEC).
@@ -39,6 +49,9 @@ public struct NameResolver: Sendable {
         if let (addresses, canonical) = hosts.addresses(of: normalized) {
             let wanted = addresses.filter { NameResolver.matches($0, family: family) }
             return wanted.isEmpty ? .notFound : .addresses(wanted, canonical: canonical)
+        }
+        guard router.resolvesRemotely(normalized) else {
+            return strict ? .refused("local DNS lookup refused in strict mode (the rules send this name to no proxy that resolves names)") : .libc
         }
         guard let table else { return .refused("no name table: cannot hand out synthetic addresses") }
         let position = table.position(for: normalized, poolSize: pool.size)

@@ -2,9 +2,9 @@ import SocksifyLibc
 
 /// Timeouts for reaching a proxy, in milliseconds.
 public struct Timeouts: Equatable, Sendable {
-    /// TCP connect to the proxy.
+    /// TCP connect to the (first) proxy.
     public var connectMilliseconds: Int
-    /// The whole SOCKS exchange after that, including the proxy's own connect to the destination.
+    /// Each SOCKS exchange after that, including the proxy's own connect to the next hop.
     public var handshakeMilliseconds: Int
 
     public static let defaults = Timeouts(connectMilliseconds: 10_000, handshakeMilliseconds: 30_000)
@@ -14,60 +14,70 @@ public struct Timeouts: Equatable, Sendable {
     }
 }
 
-/// Turns a socket into a tunnel to a destination: TCP connect to the proxy, then the handshake.
-/// The socket is made non-blocking for the exchange so every step honours a deadline, and its
-/// file status flags are put back exactly as the program had them.
+/// Turns a socket into a tunnel to a destination: TCP connect to the first proxy, then one
+/// handshake per proxy of the chain (each asked to CONNECT to the next, the last to the
+/// destination). The socket is made non-blocking for the exchange so every step honours a
+/// deadline, and its file status flags are put back exactly as the program had them.
 public enum ProxyTunnel {
     public static func open(
-        fd: Int32, proxy: ProxySpec, proxyEndpoint: Endpoint,
+        fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts
     ) throws(SocksError) {
         let domain = sx_socket_domain(fd)
-        let wantsOwnSocket = domain == AF_INET && proxyEndpoint.family == AF_INET6
-            || domain == AF_INET6 && proxyEndpoint.family == AF_INET && sx_socket_v6only(fd) != 0
+        let wantsOwnSocket = domain == AF_INET && firstEndpoint.family == AF_INET6
+            || domain == AF_INET6 && firstEndpoint.family == AF_INET && sx_socket_v6only(fd) != 0
         if wantsOwnSocket {
-            try openOnReplacementSocket(fd: fd, proxy: proxy, proxyEndpoint: proxyEndpoint,
-                                        destination: destination, timeouts: timeouts)
+            try openOnReplacementSocket(fd: fd, chain: chain, firstEndpoint: firstEndpoint, destination: destination, timeouts: timeouts)
             return
         }
-        let target = domain == AF_INET6 ? proxyEndpoint.asIPv6 : proxyEndpoint
+        let target = domain == AF_INET6 ? firstEndpoint.asIPv6 : firstEndpoint
         let savedFlags = sx_get_status_flags(fd)
         guard savedFlags >= 0 else { throw .io(errno: sx_errno()) }
         if savedFlags & O_NONBLOCK == 0 { _ = sx_set_status_flags(fd, savedFlags | O_NONBLOCK) }
         defer { if savedFlags & O_NONBLOCK == 0 { _ = sx_set_status_flags(fd, savedFlags) } }
-        try handshake(fd: fd, proxy: proxy, target: target, destination: destination, timeouts: timeouts)
+        try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts)
     }
 
-    /// For a socket whose family cannot reach the proxy (an IPv4 socket and an IPv6 proxy):
-    /// build the tunnel on a new socket and move it onto the program's descriptor number.
-    static func openOnReplacementSocket(
-        fd: Int32, proxy: ProxySpec, proxyEndpoint: Endpoint,
+    /// Builds the tunnel on a new socket and moves it onto the program's descriptor number: for
+    /// a socket whose family cannot reach the proxy, and for failover, where a failed attempt
+    /// must leave nothing behind on the program's socket.
+    public static func openOnReplacementSocket(
+        fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts
     ) throws(SocksError) {
         let savedFlags = sx_get_status_flags(fd)
         let descriptorFlags = sx_get_descriptor_flags(fd)
         guard savedFlags >= 0, descriptorFlags >= 0 else { throw .io(errno: sx_errno()) }
-        let tunnel = sx_real_socket(proxyEndpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let tunnel = sx_real_socket(firstEndpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard tunnel >= 0 else { throw .io(errno: sx_errno()) }
         defer { _ = sx_real_close(tunnel) }
-        try handshake(fd: tunnel, proxy: proxy, target: proxyEndpoint, destination: destination, timeouts: timeouts)
+        try handshake(fd: tunnel, chain: chain, target: firstEndpoint, destination: destination, timeouts: timeouts)
         let cloexec = descriptorFlags & FD_CLOEXEC != 0 ? Int32(O_CLOEXEC) : 0
         guard sx_real_dup3(tunnel, fd, cloexec) >= 0 else { throw .io(errno: sx_errno()) }
         _ = sx_set_status_flags(fd, savedFlags)
     }
 
     static func handshake(
-        fd: Int32, proxy: ProxySpec, target: Endpoint, destination: SocksDestination, timeouts: Timeouts
+        fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts
     ) throws(SocksError) {
         try connectToProxy(fd: fd, target: target, deadline: .after(milliseconds: timeouts.connectMilliseconds))
-        var transport = SocketTransport(fd: fd, deadline: .after(milliseconds: timeouts.handshakeMilliseconds))
         do {
-            try ClientHandshake.connect(over: &transport, proxy: proxy, to: destination)
+            for (hop, proxy) in chain.enumerated() {
+                var transport = SocketTransport(fd: fd, deadline: .after(milliseconds: timeouts.handshakeMilliseconds))
+                let next = hop + 1 < chain.count ? address(of: chain[hop + 1]) : destination
+                try ClientHandshake.connect(over: &transport, proxy: proxy, to: next)
+            }
         } catch {
             // Leave no half-open tunnel the program could write into after a failed connect.
             _ = sx_shutdown_both(fd)
             throw error
         }
+    }
+
+    /// How one hop names the next proxy: its address, or its name for the hop to resolve.
+    static func address(of proxy: ProxySpec) -> SocksDestination {
+        if let ip = IPAddress.parse(proxy.host) { return SocksDestination(.ip(ip), port: proxy.port) }
+        return SocksDestination(.domain(proxy.host), port: proxy.port)
     }
 
     /// Non-blocking connect(2) to the proxy, waiting for writability and reading SO_ERROR.

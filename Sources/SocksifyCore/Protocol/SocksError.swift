@@ -45,6 +45,17 @@ public enum SocksError: Error, Sendable {
         }
     }
 
+    /// A failure of the proxy itself (down, slow, broken, refusing us), after which failover
+    /// tries the next one; a refusal of the destination is the answer, whichever proxy gives it.
+    public var isProxyFailure: Bool {
+        switch self {
+        case .proxyUnreachable, .timedOut, .closedByProxy, .io, .malformedReply, .noAcceptableMethod, .authenticationFailed:
+            return true
+        case .socks5Refused, .socks4Refused, .invalidRequest, .unsupportedDestination, .socketState:
+            return false
+        }
+    }
+
     /// One human line for the log.
     public var reason: String {
         switch self {

@@ -9,11 +9,13 @@ public enum ConnectDecision: Sendable {
     /// Refused with this errno, with the reason for the log.
     case refuse(errno: Int32, String)
 
-    /// Decides for a TCP connect to `destination` (stream sockets of AF_INET/AF_INET6 only).
+    /// Decides what comes before the rules for a TCP connect to `destination`: a proxy's own
+    /// address and loopback go direct, a local DNS server is refused. `.proxy` means "ask the
+    /// rules".
     public static func decide(
-        destination: Endpoint, settings: ShimSettings, proxyEndpoint: Endpoint?, dnsGoesThroughProxy: Bool = false
+        destination: Endpoint, settings: ShimSettings, isProxy: Bool, dnsGoesThroughProxy: Bool = false
     ) -> ConnectDecision {
-        if let proxyEndpoint, sameHost(destination, proxyEndpoint) {
+        if isProxy {
             return .direct("the proxy itself")
         }
         // A local DNS server (systemd-resolved on 127.0.0.53, dnsmasq) would forward the query out.

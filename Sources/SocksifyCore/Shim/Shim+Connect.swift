@@ -16,53 +16,139 @@ extension Shim {
         }
         guard type == Int32(SOCK_STREAM.rawValue) else { return sx_real_connect(fd, address, length) }
 
-        // A synthetic address stands for a name only the proxy can resolve.
-        if let name = names.name(forSynthetic: destination.address) {
-            return connectThroughProxy(fd, destination: destination, target: SocksDestination(.domain(HostName.string(name)), port: destination.port))
-        }
+        // A synthetic address stands for a name only a proxy can resolve.
+        var name: [UInt8]? = nil
         if names.remote, names.pool.position(of: destination.address) != nil {
-            log.error("connect " + destination.text + " refused: a synthetic address no name stands for (forgotten, or from another run); program sees EHOSTUNREACH")
-            return fail(EHOSTUNREACH)
+            guard let known = names.name(forSynthetic: destination.address) else {
+                log.error("connect " + destination.text + " refused: a synthetic address no name stands for (forgotten, or from another run); program sees EHOSTUNREACH")
+                return fail(EHOSTUNREACH)
+            }
+            name = known
         }
-        switch ConnectDecision.decide(destination: destination, settings: settings, proxyEndpoint: proxyEndpoint, dnsGoesThroughProxy: names.remote) {
-        case .direct(let why):
-            log.info("connect " + destination.text + " direct (" + why + ")")
-            return sx_real_connect(fd, address, length)
-        case .refuse(let errno, let why):
-            log.error("connect " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
-            return fail(errno)
-        case .proxy:
-            return connectThroughProxy(fd, destination: destination, target: SocksDestination(destination))
+        if name == nil {
+            switch ConnectDecision.decide(destination: destination, settings: settings, isProxy: roster.isProxy(destination),
+                                          dnsGoesThroughProxy: names.remote) {
+            case .direct(let why):
+                log.info("connect " + destination.text + " direct (" + why + ")")
+                return sx_real_connect(fd, address, length)
+            case .refuse(let errno, let why):
+                log.error("connect " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
+                return fail(errno)
+            case .proxy:
+                break
+            }
+        }
+        let target = RouteTarget(address: name == nil ? destination.address : nil, name: name, port: destination.port)
+        let asked = name.map { SocksDestination(.domain(HostName.string($0)), port: destination.port) } ?? SocksDestination(destination)
+        let decision = router.route(target)
+        let rule = decision.line.map { $0 == 0 ? "" : " (rule at line " + String($0) + ")" } ?? " (default)"
+        switch decision.action {
+        case .block:
+            let why = unusable != nil ? "the configuration is unusable" : "blocked" + rule
+            log.error("connect " + asked.text + " refused: " + why + "; program sees ECONNREFUSED")
+            return fail(ECONNREFUSED)
+        case .direct:
+            return connectDirect(fd, destination: destination, asked: asked, rule: rule)
+        case .via(let proxy):
+            return connectThroughProxies(fd, chain: [proxy], destination: destination, asked: asked)
+        case .chain(let chain):
+            return connectThroughProxies(fd, chain: chain, destination: destination, asked: asked)
+        case .failover(let candidates):
+            return connectWithFailover(fd, candidates: candidates, destination: destination, asked: asked)
         }
     }
 
-    /// Runs the tunnel for `fd`; `destination` is what the program asked for, `target` what the
-    /// proxy is asked for (the same address, or the name behind a synthetic one).
-    func connectThroughProxy(_ fd: Int32, destination: Endpoint, target: SocksDestination) -> Int32 {
-        let (proxy, proxyEndpoint): (ProxySpec, Endpoint)
-        switch route {
-        case .success(let found): (proxy, proxyEndpoint) = found
-        case .failure(let problem):
-            log.error("connect " + target.text + " refused: no usable proxy (" + problem.message + "); program sees ECONNREFUSED")
-            return fail(ECONNREFUSED)
+    /// A rule says direct. A name behind a synthetic address is then resolved here, locally.
+    func connectDirect(_ fd: Int32, destination: Endpoint, asked: SocksDestination, rule: String) -> Int32 {
+        var endpoint = destination
+        if case .domain(let name) = asked.address {
+            guard !settings.strict else {
+                log.error("connect " + asked.text + " refused: strict mode resolves no name locally" + rule + "; program sees EHOSTUNREACH")
+                return fail(EHOSTUNREACH)
+            }
+            guard let found = Shim.resolveLocally(name, port: asked.port, family: sx_socket_domain(fd)) else {
+                log.error("connect " + asked.text + " direct" + rule + " failed: the name does not resolve locally; program sees EHOSTUNREACH")
+                return fail(EHOSTUNREACH)
+            }
+            endpoint = found
+        } else if settings.strict && !destination.address.isLoopback {
+            log.error("connect " + asked.text + " refused: strict mode allows no direct connection" + rule + "; program sees EPERM")
+            return fail(EPERM)
         }
+        log.info("connect " + asked.text + " direct" + rule)
+        let bytes = endpoint.sockaddrBytes
+        return bytes.withUnsafeBytes { raw in
+            sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+        }
+    }
+
+    static func resolveLocally(_ name: String, port: UInt16, family: Int32) -> Endpoint? {
+        var hints = addrinfo()
+        hints.ai_family = family
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>? = nil
+        guard sx_real_getaddrinfo(name, nil, &hints, &list) == 0 else { return nil }
+        defer { if let list { sx_real_freeaddrinfo(list) } }
+        guard let first = list, let address = first.pointee.ai_addr,
+              let endpoint = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(first.pointee.ai_addrlen)) else { return nil }
+        return Endpoint(endpoint.address, port: port, scopeID: endpoint.scopeID)
+    }
+
+    /// Through one proxy, or a chain of them; `destination` is what the program asked for (its
+    /// getpeername answer), `asked` what the last proxy is asked for (the address, or the name
+    /// behind a synthetic one).
+    func connectThroughProxies(_ fd: Int32, chain: [Int], destination: Endpoint, asked: SocksDestination) -> Int32 {
+        let via = "connect " + asked.text + " via " + chain.map { roster.label($0) }.joined(separator: " > ")
+        return attempt(fd, chain: chain, destination: destination, asked: asked, via: via, replacingSocket: false).result
+    }
+
+    /// The first candidate that works; a failed one is skipped for a while (failover-retry).
+    func connectWithFailover(_ fd: Int32, candidates: [Int], destination: Endpoint, asked: SocksDestination) -> Int32 {
+        let now = sx_monotonic_ns()
+        var order = candidates.filter { !roster.isDead($0, now: now) }
+        if order.isEmpty { order = candidates }  // all marked dead: try them all again rather than fail
+        var last: Int32 = -1
+        for (i, candidate) in order.enumerated() {
+            let via = "connect " + asked.text + " via " + roster.label(candidate) + " (failover " + String(i + 1) + " of " + String(order.count) + ")"
+            let outcome = attempt(fd, chain: [candidate], destination: destination, asked: asked, via: via, replacingSocket: true)
+            last = outcome.result
+            guard outcome.result != 0, outcome.proxyFailed else { return outcome.result }
+            let retry = UInt64(router.rules.options.failoverRetryMilliseconds) * 1_000_000
+            roster.markDead(candidate, until: sx_monotonic_ns() + retry)
+        }
+        return last
+    }
+
+    func attempt(_ fd: Int32, chain: [Int], destination: Endpoint, asked: SocksDestination, via: String,
+                 replacingSocket: Bool) -> (result: Int32, proxyFailed: Bool) {
+        let first: Endpoint
+        switch roster.endpoint(chain[0]) {
+        case .success(let endpoint): first = endpoint
+        case .failure(let problem):
+            log.error(via + " failed: " + problem.message + "; program sees EHOSTUNREACH")
+            return (fail(EHOSTUNREACH), true)
+        }
+        let specs = chain.map { roster.proxies[$0].spec }
         let savedErrno = sx_errno()  // a successful connect leaves errno as it found it
         let start = sx_monotonic_ns()
-        let via = "connect " + target.text + " via " + proxy.displayName
         do throws(SocksError) {
-            try ProxyTunnel.open(fd: fd, proxy: proxy, proxyEndpoint: proxyEndpoint, destination: target, timeouts: settings.timeouts)
+            if replacingSocket {
+                try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts)
+            } else {
+                try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts)
+            }
         } catch {
             if case .socketState = error {
                 log.info(via + ": " + error.reason)  // e.g. connect on a connected socket: EISCONN, as without us
             } else {
                 log.error(via + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
             }
-            return fail(error.errno)
+            return (fail(error.errno), error.isProxyFailure)
         }
         peers.record(socket: sx_socket_inode(fd), destination: destination)
         sx_set_errno(savedErrno)
         if log.verbose { log.info(via + " ok " + Log.milliseconds(sx_monotonic_ns() - start)) }
-        return 0
+        return (0, false)
     }
 
     /// getpeername(2): a proxied socket answers with the destination, not the proxy.
@@ -72,10 +158,10 @@ extension Shim {
         guard result == 0, let address, let length, let destination = peers.destination(ofSocket: sx_socket_inode(fd)) else {
             return result
         }
-        // A stale entry (the descriptor closed behind our back, e.g. by close_range) must not
-        // rename a socket that is not connected to the proxy.
-        guard let proxyEndpoint, let actual = Endpoint(sockaddr: UnsafeRawPointer(address), length: min(room, Int(length.pointee))),
-              ConnectDecision.sameHost(actual, proxyEndpoint) else { return result }
+        // A stale entry (a socket closed and its inode reused) must not rename a socket that is
+        // not connected to a proxy.
+        guard let actual = Endpoint(sockaddr: UnsafeRawPointer(address), length: min(room, Int(length.pointee))),
+              roster.isProxy(actual) else { return result }
         let bytes = destination.sockaddrBytes
         bytes.withUnsafeBytes { UnsafeMutableRawPointer(address).copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
         length.pointee = socklen_t(bytes.count)

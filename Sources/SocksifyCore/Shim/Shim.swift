@@ -1,42 +1,73 @@
 import SocksifyLibc
 
-/// The shim's state for one process, built once from the environment on the first interposed
-/// call. The interposed calls themselves are in the Shim+*.swift files beside this one.
+/// The shim's state for one process, built once on the first interposed call: the rules that
+/// apply to this program, the proxies, the name resolver. The interposed calls themselves are
+/// in the Shim+*.swift files beside this one.
 public final class Shim: @unchecked Sendable {
     public let settings: ShimSettings
     public let log: Log
     public let peers = PeerRegistry()
+    public let router: Router
+    public let roster: ProxyRoster
     public let names: NameResolver
-    /// The proxy and its address, or why the shim has none (then it refuses, never goes direct).
-    let route: Result<(ProxySpec, Endpoint), ProxyURLError>
+    /// Why the shim cannot follow its configuration; it then refuses everything that would
+    /// leave the machine rather than guess.
+    public let unusable: String?
 
-    public init(settings: ShimSettings, program: String) {
-        self.settings = settings
-        log = Log(verbose: settings.verbose, quiet: settings.quiet, program: program)
+    public init(settings given: ShimSettings, program: RunningProgram, readFile: @escaping (String) -> [UInt8]?,
+                environment: @escaping (String) -> String?) {
+        var settings = given
+        log = Log(verbose: settings.verbose, quiet: settings.quiet, program: HostName.string(program.names[0]))
         for problem in settings.problems { log.error("ignores a setting: " + problem) }
+
+        var rules = RuleSet()
+        var problem: String? = nil
         switch settings.proxy {
-        case .failure(let problem):
-            route = .failure(problem)
         case .success(let proxy):
-            switch ProxyAddress.resolve(proxy) {
-            case .success(let endpoint): route = .success((proxy, endpoint))
-            case .failure(let problem): route = .failure(problem)
+            rules = RuleSet.single(proxy)
+        case .failure(let missing):
+            if let path = settings.configPath {
+                switch Shim.loadRules(path, readFile: readFile, environment: environment) {
+                case .success(let loaded): rules = loaded.forProgram(program)
+                case .failure(let reason): problem = reason.message
+                }
+            } else {
+                problem = missing.message
             }
         }
-        if case .failure(let problem) = route {
-            log.error("has no usable proxy (" + problem.message + "): it will refuse connections that need one")
+        if let problem {
+            rules = RuleSet()
+            rules.defaultAction = .block
+            log.error("cannot follow its configuration: " + problem + "; it refuses every connection that would leave the machine")
         }
-        var remote = false
-        if case .success(let proxy) = settings.proxy { remote = proxy.proto.resolvesRemotely }
+        unusable = problem
+        settings.strict = settings.strict || rules.options.strict == true || problem != nil
+        settings.proxyLoopback = settings.proxyLoopback || rules.options.proxyLoopback == true
+        if !settings.connectTimeoutGiven, let ms = rules.options.connectTimeoutMilliseconds { settings.timeouts.connectMilliseconds = ms }
+        if !settings.handshakeTimeoutGiven, let ms = rules.options.handshakeTimeoutMilliseconds { settings.timeouts.handshakeMilliseconds = ms }
+        self.settings = settings
+        router = Router(rules)
+        roster = ProxyRoster(rules.proxies)
         names = NameResolver(
-            remote: remote, strict: settings.strict, pool: settings.pool,
-            table: remote ? Shim.openNameTable(settings.nameMapPath, log: log) : nil,
-            hosts: Shim.readHostsFile())
+            router: router, strict: settings.strict, pool: settings.pool,
+            table: router.anyRemoteResolution ? Shim.openNameTable(settings.nameMapPath, log: log) : nil,
+            hosts: Shim.readHostsFile(readFile))
     }
 
-    var proxyEndpoint: Endpoint? {
-        if case .success(let (_, endpoint)) = route { return endpoint }
-        return nil
+    /// Reads and parses the rules file; on any problem, all of them in one message.
+    static func loadRules(_ path: String, readFile: @escaping (String) -> [UInt8]?, environment: @escaping (String) -> String?) -> Result<RuleSet, ProxyURLError> {
+        guard let text = readFile(path) else { return .failure(ProxyURLError("cannot read the rules file " + path)) }
+        switch RulesParser.parse(text, environment: environment, readFile: { readFile(Shim.expandHome($0, environment)) }) {
+        case .success(let set): return .success(set)
+        case .failure(let problems):
+            return .failure(ProxyURLError(problems.diagnostics.map { $0.format(file: path) }.joined(separator: "\n")))
+        }
+    }
+
+    /// `~/x` as $HOME/x, for password files.
+    public static func expandHome(_ path: String, _ environment: (String) -> String?) -> String {
+        guard path.utf8.first == UInt8(ascii: "~"), let home = environment("HOME") else { return path }
+        return home + HostName.string(Array(path.utf8.dropFirst()))
     }
 
     /// The run's shared map if the launcher made one, else a map this process and its forked
@@ -56,15 +87,24 @@ public final class Shim: @unchecked Sendable {
         return NameTable.format(memory, capacity: NameTable.defaultCapacity)
     }
 
-    static func readHostsFile() -> HostsFile {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let length = buffer.withUnsafeMutableBytes { sx_read_file("/etc/hosts", $0.baseAddress, $0.count) }
-        return HostsFile(text: length > 0 ? Array(buffer[0..<length]) : [])
+    static func readHostsFile(_ readFile: (String) -> [UInt8]?) -> HostsFile {
+        HostsFile(text: readFile("/etc/hosts") ?? [])
     }
 
     /// Sets errno and returns -1, the shape of a failed libc call.
     func fail(_ errno: Int32) -> Int32 {
         sx_set_errno(errno)
         return -1
+    }
+
+    /// Reads a whole file (at most 4 MiB) through libc, never through the shim.
+    public static func readFile(_ path: String) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let length = buffer.withUnsafeMutableBytes { sx_read_file(path, $0.baseAddress, $0.count) }
+            if length < 0 { return nil }
+            if length < buffer.count || buffer.count >= 1 << 22 { return Array(buffer[0..<length]) }
+            buffer = [UInt8](repeating: 0, count: buffer.count * 4)
+        }
     }
 }

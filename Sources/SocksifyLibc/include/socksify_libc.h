@@ -65,6 +65,8 @@ int sx_shutdown_both(int fd);                    // shutdown(SHUT_RDWR)
 uint64_t sx_socket_inode(int fd);                // fstat st_ino: one socket, whatever its copies
 uint64_t sx_monotonic_ns(void);
 const char *sx_program_name(void);               // program_invocation_short_name
+const char *sx_program_argv0(void);              // program_invocation_name
+long sx_executable_path(char *buffer, size_t size); // readlink /proc/self/exe
 const char *sx_getenv(const char *name);         // secure_getenv: nothing for setuid programs
 int sx_is_secure_mode(void);                     // AT_SECURE: setuid/setgid/capabilities
 void sx_write_stderr(const void *bytes, size_t count);

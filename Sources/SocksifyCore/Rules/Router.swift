@@ -1,0 +1,47 @@
+/// Where one connection goes: the matching rule's action (or the default), and which line of
+/// the file said so, for the log.
+public struct RouteDecision: Sendable {
+    public var action: RuleAction
+    /// The rule's line; nil for the default, 0 for a plain --proxy.
+    public var line: Int?
+}
+
+/// Looks connections and names up in a program's rules. First match wins.
+public struct Router: Sendable {
+    public let rules: RuleSet
+
+    public init(_ rules: RuleSet) { self.rules = rules }
+
+    public func route(_ target: RouteTarget) -> RouteDecision {
+        for rule in rules.rules where rule.matches(target) {
+            return RouteDecision(action: rule.action, line: rule.line)
+        }
+        return RouteDecision(action: rules.defaultAction, line: rules.defaultLine)
+    }
+
+    /// Whether a name the program looks up should be resolved by a proxy (given a synthetic
+    /// address). The port is not known yet, so: yes if any rule that can match this name, before
+    /// one that matches it on every port, sends it to a proxy that resolves names.
+    public func resolvesRemotely(_ name: [UInt8]) -> Bool {
+        let target = RouteTarget(name: name)
+        for rule in rules.rules where rule.destinations.isEmpty || rule.destinations.contains(where: { $0.matches(target) }) {
+            if sendsNamesToProxy(rule.action) { return true }
+            if rule.ports == nil { return false }
+        }
+        return sendsNamesToProxy(rules.defaultAction)
+    }
+
+    func sendsNamesToProxy(_ action: RuleAction) -> Bool {
+        switch action {
+        case .direct, .block: return false
+        case .via(let p): return rules.proxies[p].spec.proto.resolvesRemotely
+        case .chain(let list): return rules.proxies[list[list.count - 1]].spec.proto.resolvesRemotely
+        case .failover(let list): return list.contains { rules.proxies[$0].spec.proto.resolvesRemotely }
+        }
+    }
+
+    /// Whether any rule could send something through a proxy that resolves names.
+    public var anyRemoteResolution: Bool {
+        rules.rules.contains { sendsNamesToProxy($0.action) } || sendsNamesToProxy(rules.defaultAction)
+    }
+}

@@ -33,7 +33,17 @@ SX_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
     case SX_RESOLVE_ANSWERED: return sx_build_addrinfo(&answer, service, hints, result);
     case SX_RESOLVE_NOT_FOUND: return EAI_NONAME;
     case SX_RESOLVE_REFUSED: return EAI_FAIL;
-    default: return sx_real_getaddrinfo(node, service, hints, result);
+    default: {
+        int status = sx_real_getaddrinfo(node, service, hints, result);
+        for (struct addrinfo *a = status == 0 ? *result : NULL; a != NULL; a = a->ai_next) {
+            if (a->ai_family == AF_INET) {
+                sx_core_note_local_answer(node, AF_INET, (const unsigned char *)&((struct sockaddr_in *)a->ai_addr)->sin_addr);
+            } else if (a->ai_family == AF_INET6) {
+                sx_core_note_local_answer(node, AF_INET6, (const unsigned char *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr);
+            }
+        }
+        return status;
+    }
     }
 }
 

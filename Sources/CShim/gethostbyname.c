@@ -27,8 +27,15 @@ SX_EXPORT int gethostbyname2_r(const char *name, int family, struct hostent *ret
     case SX_RESOLVE_REFUSED:
         *h_errnop = NO_RECOVERY;
         return 0;
-    default:
-        return sx_real_gethostbyname2_r(name, family, ret, buffer, length, result, h_errnop);
+    default: {
+        int status = sx_real_gethostbyname2_r(name, family, ret, buffer, length, result, h_errnop);
+        if (status == 0 && *result != NULL) {
+            for (char **a = (*result)->h_addr_list; *a != NULL; a++) {
+                sx_core_note_local_answer(name, (*result)->h_addrtype, (const unsigned char *)*a);
+            }
+        }
+        return status;
+    }
     }
 }
 

@@ -10,9 +10,10 @@ enum Environment {
 
 /// The variables the launcher hands to the program (and through it to the shim).
 struct LaunchEnvironment {
-    private(set) var values: [(String, String)] = []
+    private(set) var values: [(String, String?)] = []
 
     mutating func set(_ name: String, _ value: String) { values.append((name, value)) }
+    mutating func unset(_ name: String) { values.append((name, nil)) }
 
     /// Puts the library first in LD_PRELOAD, keeping what the user had there.
     mutating func prependPreload(_ library: String) {
@@ -22,6 +23,8 @@ struct LaunchEnvironment {
     }
 
     func apply() {
-        for (name, value) in values { setenv(name, value, 1) }
+        for (name, value) in values {
+            if let value { setenv(name, value, 1) } else { unsetenv(name) }
+        }
     }
 }

@@ -15,6 +15,12 @@ enum Launcher {
         fail("\(command[0]): \(String(cString: strerror(error)))", status: 126)
     }
 
+    /// A line on stderr without the "socksify: " prefix (diagnostics carry file:line:column).
+    static func printPlain(_ message: String) {
+        var line = Array("\(message)\n".utf8)
+        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
     static func printError(_ message: String) {
         var line = Array("socksify: \(message)\n".utf8)
         _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }

@@ -9,12 +9,19 @@ struct Socksify: ParsableCommand {
         discussion: """
             The proxy is a URL: socks5://, socks5h://, socks4:// or socks4a://, with an optional \
             user:password@ and an IPv6 host in brackets (socks5://[::1]:1080). Without --proxy, \
-            $SOCKSIFY_PROXY is used. Loopback destinations go direct unless --proxy-loopback.
+            a rules file decides (--config, $SOCKSIFY_CONFIG, ~/.config/socksify/config, \
+            /etc/socksify.conf) unless $SOCKSIFY_PROXY is set. Loopback destinations go direct \
+            unless --proxy-loopback.
+
+            Also: socksify check [FILE]   and   socksify explain PROGRAM HOST[:PORT]
             """
     )
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Proxy URL, e.g. socks5://127.0.0.1:1080.", valueName: "url"))
     var proxy: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Rules file: which program and destination go through which proxy.", valueName: "file"))
+    var config: String?
 
     @Flag(name: .shortAndLong, help: "Print one line per connection decision on stderr.")
     var verbose = false
@@ -44,24 +51,40 @@ struct Socksify: ParsableCommand {
     var command: [String] = []
 
     /// Options that take a value, for finding where the program's own arguments begin.
-    static let optionsWithValue: Set<String> = ["-p", "--proxy", "--connect-timeout", "--handshake-timeout", "--dns-pool4", "--dns-pool6"]
+    static let optionsWithValue: Set<String> = ["-p", "--proxy", "-c", "--config", "--connect-timeout", "--handshake-timeout", "--dns-pool4", "--dns-pool6"]
 
     mutating func run() throws {
         guard let program = command.first else {
             fail("no program given; usage: socksify [options] [--] PROGRAM [ARGS...]", status: 2)
         }
         var environment = LaunchEnvironment()
-        if let proxy {
-            environment.set(ShimSettings.proxyVariable, proxy)
-        }
-        guard let url = proxy ?? Environment.get(ShimSettings.proxyVariable), !url.isEmpty else {
-            fail("no proxy: give --proxy URL or set \(ShimSettings.proxyVariable)", status: 2)
-        }
-        let spec: ProxySpec
-        do {
-            spec = try ProxyURL.parse(url)
-        } catch {
-            fail(error.message, status: 2)
+        let namesGoToProxy: Bool
+        if let url = proxy ?? (config == nil ? Environment.get(ShimSettings.proxyVariable) : nil), !url.isEmpty {
+            // A proxy URL alone: everything through it (it overrides any rules file).
+            let spec: ProxySpec
+            do {
+                spec = try ProxyURL.parse(url)
+            } catch {
+                fail(error.message, status: 2)
+            }
+            environment.set(ShimSettings.proxyVariable, url)
+            environment.unset(ShimSettings.configVariable)
+            namesGoToProxy = spec.proto.resolvesRemotely
+        } else if let path = RulesFileLocator.find(explicit: config) {
+            // The shim never acts on a file that does not parse: neither does the launcher.
+            guard let absolute = LibraryLocator.absolute(path) else { fail("cannot read the rules file \(path)", status: 2) }
+            switch RulesFileLocator.load(absolute) {
+            case nil: fail("cannot read the rules file \(path)", status: 2)
+            case .failure(let problems)?:
+                RulesFileLocator.report(problems, file: path)
+                fail("not starting \(program): fix the rules file first (socksify check \(path))", status: 2)
+            case .success(let rules)?:
+                namesGoToProxy = Router(rules).anyRemoteResolution
+            }
+            environment.set(ShimSettings.configVariable, absolute)
+            environment.unset(ShimSettings.proxyVariable)
+        } else {
+            fail("no proxy: give --proxy URL or --config FILE, set \(ShimSettings.proxyVariable), or create ~/.config/socksify/config", status: 2)
         }
         if verbose { environment.set(ShimSettings.verboseVariable, "1") }
         if quiet { environment.set(ShimSettings.quietVariable, "1") }
@@ -78,7 +101,7 @@ struct Socksify: ParsableCommand {
             guard AddressPool.parseIPv6(dnsPool6) != nil else { fail("--dns-pool6 '\(dnsPool6)' is not an IPv6 range from /64 to /120", status: 2) }
             environment.set(ShimSettings.pool6Variable, dnsPool6)
         }
-        if spec.proto.resolvesRemotely {
+        if namesGoToProxy {
             if let path = NameMapFile.create() {
                 environment.set(ShimSettings.nameMapVariable, path)
             } else {

@@ -1,4 +1,11 @@
 // socksify [options] [--] PROGRAM [ARGS...]: everything from PROGRAM on belongs to the program,
 // so `socksify curl -v URL` gives -v to curl. The split happens before option parsing.
-let split = CommandLineSplit(Array(CommandLine.arguments.dropFirst()), optionsWithValue: Socksify.optionsWithValue)
-Socksify.main(split.own + ["--"] + split.program)
+// `socksify check` and `socksify explain` are subcommands (run a program named so with `--`).
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "check": CheckCommand.main(Array(arguments.dropFirst()))
+case "explain": ExplainCommand.main(Array(arguments.dropFirst()))
+default:
+    let split = CommandLineSplit(arguments, optionsWithValue: Socksify.optionsWithValue)
+    Socksify.main(split.own + ["--"] + split.program)
+}

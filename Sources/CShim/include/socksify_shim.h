@@ -15,6 +15,7 @@ int sx_core_reverse(int family, const unsigned char *bytes, sx_resolution *out);
 int sx_core_check_datagram(int fd, const void *address, socklen_t length);
 int sx_core_check_socket(int domain, int type);
 int sx_core_resolver_call_refused(const char *function);
+void sx_core_note_local_answer(const char *name, int family, const unsigned char *bytes);
 
 // True once the core is initialised; initialises it on first use. False only for calls made
 // while the core is initialising on this thread: those go straight to libc.

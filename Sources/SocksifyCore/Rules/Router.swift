@@ -10,7 +10,20 @@ public struct RouteDecision: Sendable {
 public struct Router: Sendable {
     public let rules: RuleSet
 
-    public init(_ rules: RuleSet) { self.rules = rules }
+    /// Whether any rule matches names, so names resolved locally are worth remembering.
+    public let matchesNames: Bool
+
+    public init(_ rules: RuleSet) {
+        self.rules = rules
+        matchesNames = rules.rules.contains { rule in
+            rule.destinations.contains {
+                switch $0 {
+                case .exactName, .suffix: return true
+                case .any, .network: return false
+                }
+            }
+        }
+    }
 
     public func route(_ target: RouteTarget) -> RouteDecision {
         for rule in rules.rules where rule.matches(target) {

@@ -22,6 +22,8 @@ public struct RulesParser {
     /// Actions name proxies that may be defined further down; resolved once the file is read.
     /// `rule` is an index into set.rules, or nil for the default.
     var pending: [(rule: Int?, kind: [UInt8], names: [Token], line: Int)] = []
+    /// Proxies whose definition had an error (already reported): using them is not another one.
+    var brokenProxies: [[UInt8]] = []
 
     public init(environment: @escaping (String) -> String?, readFile: @escaping (String) -> [UInt8]?) {
         self.environment = environment
@@ -80,6 +82,14 @@ public struct RulesParser {
     // MARK: proxy NAME URL [password-env VAR | password-file PATH]
 
     mutating func proxyStatement(_ tokens: [Token], line: Int) {
+        let before = diagnostics.count
+        proxyDefinition(tokens, line: line)
+        if diagnostics.count > before, tokens.count >= 2, RulesParser.isName(tokens[1].text) {
+            brokenProxies.append(tokens[1].text)
+        }
+    }
+
+    mutating func proxyDefinition(_ tokens: [Token], line: Int) {
         guard tokens.count >= 3 else {
             error(line, tokens[0].column, "a proxy needs a name and a URL", hint: "proxy corp socks5://proxy.example:1080")
             return
@@ -89,7 +99,7 @@ public struct RulesParser {
             error(line, name.column, "invalid proxy name '" + s(name.text) + "'", hint: "use letters, digits, '-' and '_'")
             return
         }
-        if set.proxies.contains(where: { $0.name == name.text }) {
+        if set.proxies.contains(where: { $0.name == name.text }) || brokenProxies.contains(name.text) {
             error(line, name.column, "proxy '" + s(name.text) + "' is defined twice")
             return
         }
@@ -237,6 +247,7 @@ public struct RulesParser {
                     indexes.append(index)
                     continue
                 }
+                if brokenProxies.contains(name.text) { continue }
                 let known = set.proxies.map { s($0.name) }.joined(separator: ", ")
                 error(line, name.column, "no proxy named '" + s(name.text) + "'",
                       hint: known.isEmpty ? "define it with: proxy " + s(name.text) + " socks5://HOST:PORT" : "defined proxies: " + known)

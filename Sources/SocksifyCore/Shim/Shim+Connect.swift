@@ -38,8 +38,10 @@ extension Shim {
                 break
             }
         }
-        let target = RouteTarget(address: name == nil ? destination.address : nil, name: name, port: destination.port)
-        let asked = name.map { SocksDestination(.domain(HostName.string($0)), port: destination.port) } ?? SocksDestination(destination)
+        if name == nil && router.matchesNames { name = localNames.name(of: ConnectDecision.normalized(destination.address)) }
+        let synthetic = name != nil && names.pool.position(of: destination.address) != nil && names.remote
+        let target = RouteTarget(address: synthetic ? nil : destination.address, name: name, port: destination.port)
+        let asked = synthetic ? SocksDestination(.domain(HostName.string(name!)), port: destination.port) : SocksDestination(destination)
         let decision = router.route(target)
         let rule = decision.line.map { $0 == 0 ? "" : " (rule at line " + String($0) + ")" } ?? " (default)"
         switch decision.action {

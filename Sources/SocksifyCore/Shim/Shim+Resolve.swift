@@ -20,6 +20,20 @@ extension Shim {
         return write(names.reverse(address), query: address.text, into: out)
     }
 
+    /// After libc resolved `name` itself: remember which addresses it gave, for name rules.
+    public func noteLocalAnswer(_ name: UnsafePointer<CChar>, family: Int32, bytes: UnsafePointer<UInt8>) {
+        guard router.matchesNames else { return }
+        let raw = Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
+        guard !NameResolver.isNumeric(raw), let normalized = HostName.normalized(raw) else { return }
+        let address: IPAddress
+        switch family {
+        case AF_INET: address = .v4(IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]))
+        case AF_INET6: address = .v6(IPv6Address(bytes: Array(UnsafeBufferPointer(start: bytes, count: 16))))
+        default: return
+        }
+        localNames.note(normalized, for: ConnectDecision.normalized(address))
+    }
+
     func write(_ answer: NameResolution, query: String, into out: UnsafeMutablePointer<sx_resolution>) -> Int32 {
         switch answer {
         case .libc:

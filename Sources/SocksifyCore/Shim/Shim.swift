@@ -10,6 +10,7 @@ public final class Shim: @unchecked Sendable {
     public let router: Router
     public let roster: ProxyRoster
     public let names: NameResolver
+    public let localNames = LocalNames()
     /// Why the shim cannot follow its configuration; it then refuses everything that would
     /// leave the machine rather than guess.
     public let unusable: String?

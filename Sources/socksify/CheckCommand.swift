@@ -1,0 +1,28 @@
+import ArgumentParser
+import SocksifyCore
+
+/// `socksify check [FILE]`: validates a rules file the way the shim will read it.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "socksify check",
+        abstract: "Check a rules file and report every problem with file:line:column and a hint.")
+
+    @Argument(help: ArgumentHelp("The rules file (default: the one socksify would use).", valueName: "file"))
+    var file: String?
+
+    func run() throws {
+        guard let path = RulesFileLocator.find(explicit: file) else {
+            fail("no rules file: give one, or create ~/.config/socksify/config or /etc/socksify.conf", status: 2)
+        }
+        switch RulesFileLocator.load(path) {
+        case nil:
+            fail("cannot read \(path)", status: 2)
+        case .failure(let problems)?:
+            RulesFileLocator.report(problems, file: path)
+            throw ExitCode(1)
+        case .success(let rules)?:
+            let fallback = rules.defaultLine == nil ? "direct (no default line)" : Describe.action(rules.defaultAction, rules)
+            print("\(path): ok — \(rules.proxies.count) proxies, \(rules.rules.count) rules, default \(fallback)")
+        }
+    }
+}

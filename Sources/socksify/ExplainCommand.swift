@@ -1,0 +1,112 @@
+import ArgumentParser
+import Glibc
+import SocksifyCore
+
+/// `socksify explain PROGRAM HOST[:PORT]`: which rule matches, and what would happen.
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "socksify explain",
+        abstract: "Show which rule a program's connection matches and what socksify would do with it.")
+
+    @Option(help: ArgumentHelp("The rules file (default: the one socksify would use).", valueName: "file"))
+    var config: String?
+
+    @Argument(help: ArgumentHelp("The program, by name or path.", valueName: "program"))
+    var program: String
+
+    @Argument(help: ArgumentHelp("The destination: a name or address, with an optional port (host:443, [2001:db8::1]:443).", valueName: "host[:port]"))
+    var destination: String
+
+    func run() throws {
+        guard let path = RulesFileLocator.find(explicit: config) else {
+            fail("no rules file: give --config FILE, or create ~/.config/socksify/config or /etc/socksify.conf", status: 2)
+        }
+        let rules: RuleSet
+        switch RulesFileLocator.load(path) {
+        case nil: fail("cannot read \(path)", status: 2)
+        case .failure(let problems)?:
+            RulesFileLocator.report(problems, file: path)
+            throw ExitCode(1)
+        case .success(let loaded)?: rules = loaded
+        }
+        guard let (host, port) = Describe.splitHostPort(destination) else {
+            fail("'\(destination)' is not HOST, HOST:PORT or [IPv6]:PORT", status: 2)
+        }
+        let executable = ProgramCheck.resolve(program).flatMap(LibraryLocator.absolute) ?? program
+        let running = RunningProgram(executable: Array(executable.utf8), argv0: Array(program.utf8))
+        let router = Router(rules.forProgram(running))
+        var target = RouteTarget(port: port)
+        if let address = IPAddress.parse(host) {
+            target.address = address
+        } else if let name = HostName.normalized(Array(host.utf8)) {
+            target.name = name
+        } else {
+            fail("'\(host)' is not a host name or address", status: 2)
+        }
+        let decision = router.route(target)
+        let lines = (RulesFileLocator.read(path) ?? []).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        func source(_ line: Int) -> String {
+            line >= 1 && line <= lines.count ? String(decoding: lines[line - 1], as: UTF8.self).trimmingSpaces : ""
+        }
+        print("rules:       \(path)")
+        print("program:     \(program) (\(executable))")
+        print("destination: \(host)\(port.map { " port \($0)" } ?? " (any port)")")
+        if let line = decision.line {
+            print("matches:     line \(line): \(source(line))")
+        } else {
+            print("matches:     no rule; the default applies")
+        }
+        print("action:      \(Describe.action(decision.action, rules))")
+        if let name = target.name {
+            let remote = router.resolvesRemotely(name)
+            print("name:        \(remote ? "resolved by the proxy (the program gets a synthetic address)" : "resolved locally (/etc/hosts, then the system resolver)")")
+        }
+        if let address = target.address, address.isLoopback, rules.options.proxyLoopback != true {
+            print("note:        loopback destinations go direct unless --proxy-loopback or 'set proxy-loopback'")
+        }
+    }
+}
+
+/// Words for rules and actions, shared by check and explain.
+enum Describe {
+    static func action(_ action: RuleAction, _ rules: RuleSet) -> String {
+        func name(_ i: Int) -> String {
+            let proxy = rules.proxies[i]
+            return String(decoding: proxy.name, as: UTF8.self) + " (" + proxy.spec.displayName + ")"
+        }
+        switch action {
+        case .direct: return "direct (no proxy)"
+        case .block: return "block (the program gets ECONNREFUSED)"
+        case .via(let p): return "through \(name(p))"
+        case .chain(let list): return "chain: " + list.map(name).joined(separator: " > ") + " (each proxy reached through the one before)"
+        case .failover(let list): return "failover: the first that works of " + list.map(name).joined(separator: ", ")
+        }
+    }
+
+    /// host, host:port, [v6], [v6]:port, or a bare IPv6 address.
+    static func splitHostPort(_ text: String) -> (String, UInt16?)? {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if rest.isEmpty { return (host, nil) }
+            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), port > 0 else { return nil }
+            return (host, port)
+        }
+        let colons = text.filter { $0 == ":" }.count
+        if colons == 1, let colon = text.firstIndex(of: ":") {
+            guard let port = UInt16(text[text.index(after: colon)...]), port > 0 else { return nil }
+            return (String(text[..<colon]), port)
+        }
+        return text.isEmpty ? nil : (text, nil)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" || s.last == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

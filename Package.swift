@@ -60,5 +60,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"])]
         ),
         .testTarget(name: "SocksifyCoreTests", dependencies: ["SocksifyCore"]),
+        // Measures a rule lookup with a large rules file (bench/rules.sh runs it in release).
+        .executableTarget(name: "rules-bench", dependencies: ["SocksifyCore"], path: "bench/RulesBench"),
     ]
 )

@@ -1,0 +1,2 @@
+// Placeholder: the rules lookup benchmark (see bench/README.md).
+print("rules-bench: not written yet")

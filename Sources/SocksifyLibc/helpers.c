@@ -3,6 +3,7 @@
 #include "socksify_libc.h"
 #include <pthread.h>
 #include <sys/auxv.h>
+#include <net/if.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -99,6 +100,8 @@ long sx_read_file(const char *path, void *buffer, size_t capacity) {
     sx_real_close(fd);
     return (long)total;
 }
+
+unsigned int sx_interface_index(const char *name) { return if_nametoindex(name); }
 
 int sx_inet_aton(const char *text, uint32_t *address) {
     struct in_addr parsed;

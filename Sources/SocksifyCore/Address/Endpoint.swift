@@ -30,7 +30,7 @@ public struct Endpoint: Hashable, Sendable {
 
     /// Reads a `sockaddr_in` or `sockaddr_in6`; nil for other families or a short length.
     public init?(sockaddr pointer: UnsafeRawPointer, length: Int) {
-        guard length >= 2 else { return nil }
+        guard length >= 4 else { return nil }  // family and port, before reading either
         let family = Int32(pointer.loadUnaligned(as: UInt16.self))
         let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
         let port = UInt16(bytes[2]) << 8 | UInt16(bytes[3])

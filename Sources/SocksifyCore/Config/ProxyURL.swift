@@ -9,8 +9,9 @@ public struct ProxyURLError: Error, Sendable {
 public enum ProxyURL {
     public static let defaultPort: UInt16 = 1080
 
-    public static func parse(_ text: String) throws(ProxyURLError) -> ProxySpec {
-        let bytes = Array(text.utf8)
+    public static func parse(_ url: String) throws(ProxyURLError) -> ProxySpec {
+        let bytes = Array(url.utf8)
+        let text = redacted(bytes)  // messages are logged: never with the password
         guard let schemeEnd = find(bytes, "://") else {
             throw ProxyURLError("'" + text + "' is not a proxy URL: expected e.g. socks5://127.0.0.1:1080")
         }
@@ -85,6 +86,13 @@ public enum ProxyURL {
             port = value
         }
         return ProxySpec(proto: proto, host: string(host), port: port, credentials: credentials)
+    }
+
+    /// The URL with the password (if any) shown as ****.
+    public static func redacted(_ bytes: [UInt8]) -> String {
+        guard let schemeEnd = find(bytes, "://"), let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > schemeEnd,
+              let colon = bytes[(schemeEnd + 3)..<at].firstIndex(of: UInt8(ascii: ":")) else { return string(bytes) }
+        return string(Array(bytes[...colon])) + "****" + string(Array(bytes[at...]))
     }
 
     static func parsePort(_ digits: [UInt8]) -> UInt16? {

@@ -86,8 +86,9 @@ public struct ShimSettings: Sendable {
     static func isOn(_ value: String?) -> Bool {
         guard let value else { return false }
         // Byte comparisons: String == needs Unicode tables Embedded Swift leaves out.
-        let bytes = Array(value.utf8)
-        return !bytes.isEmpty && bytes != Array("0".utf8) && bytes != Array("no".utf8) && bytes != Array("false".utf8)
+        let bytes = ProxyURL.asciiLowercased(Array(value.utf8))
+        let off: [[UInt8]] = [Array("0".utf8), Array("no".utf8), Array("false".utf8), Array("off".utf8)]
+        return !bytes.isEmpty && !off.contains(bytes)
     }
 
     /// A positive whole number of milliseconds, at most a day; anything else keeps the default.

@@ -81,14 +81,19 @@ public struct NameResolver: Sendable {
         }
     }
 
-    /// What glibc treats as a numeric host (inet_aton forms included, like "127.1"), which
-    /// never involves DNS.
+    /// What glibc treats as a numeric host (inet_pton, or inet_aton's forms like "127.1" with
+    /// nothing after them, or an IPv6 address with an existing scope), which never involves DNS.
+    /// Anything looser would hand a name to libc's resolver.
     public static func isNumeric(_ name: [UInt8]) -> Bool {
+        guard !name.isEmpty, name.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return false }
+        if let percent = name.firstIndex(of: UInt8(ascii: "%")) {
+            let scope = Array(name[(percent + 1)...])
+            guard case .v6? = IPAddress.parse(HostName.string(Array(name[..<percent]))), !scope.isEmpty else { return false }
+            let digits = scope.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            return digits || HostName.string(scope).withCString { sx_interface_index($0) } != 0
+        }
         let text = HostName.string(name)
         if IPAddress.parse(text) != nil { return true }
-        if let percent = name.firstIndex(of: UInt8(ascii: "%")), IPAddress.parse(HostName.string(Array(name[..<percent]))) != nil {
-            return true  // fe80::1%eth0
-        }
         var ignored: UInt32 = 0
         return text.withCString { sx_inet_aton($0, &ignored) } == 1
     }

@@ -19,7 +19,8 @@ public enum ConnectDecision: Sendable {
             return .direct("the proxy itself")
         }
         // A local DNS server (systemd-resolved on 127.0.0.53, dnsmasq) would forward the query out.
-        if destination.port == 53 && (dnsGoesThroughProxy || settings.strict) && destination.address.isLoopback {
+        if destination.port == 53 && (dnsGoesThroughProxy || settings.strict)
+            && (destination.address.isLoopback || destination.address.isUnspecified) {
             return .refuse(errno: EPERM, "DNS must not leave the machine directly (names are resolved by the proxy)")
         }
         if (destination.address.isLoopback || destination.address.isUnspecified) && !settings.proxyLoopback {

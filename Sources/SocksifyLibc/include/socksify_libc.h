@@ -74,6 +74,7 @@ void sx_write_stderr(const void *bytes, size_t count);
 // Read a whole small file (e.g. /etc/hosts) into buffer; returns its length or -1.
 long sx_read_file(const char *path, void *buffer, size_t capacity);
 int sx_inet_aton(const char *text, uint32_t *address_network_order);
+unsigned int sx_interface_index(const char *name);  // if_nametoindex
 
 // Shared memory for the name table (see SocksifyCore/DNS/NameTable.swift).
 void *sx_map_shared_file(const char *path, size_t size, int create);  // NULL on failure

@@ -388,10 +388,7 @@ public struct RulesParser {
         return n
     }
 
-    static func port(_ digits: [UInt8]) -> UInt16? {
-        guard let n = number(digits), (1...65535).contains(n) else { return nil }
-        return UInt16(n)
-    }
+    static func port(_ digits: [UInt8]) -> UInt16? { ProxyURL.parsePort(digits) }
 
     /// "5", "0.5", "2.25" seconds as milliseconds (0 < value <= 86400).
     static func seconds(_ text: [UInt8]) -> Int? {

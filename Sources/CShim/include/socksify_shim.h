@@ -4,6 +4,10 @@
 
 #include "socksify_libc.h"
 
+#ifdef _GNU_SOURCE
+int sx_real_sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags);
+#endif
+
 #define SX_EXPORT __attribute__((visibility("default")))
 
 // Swift core entry points.

@@ -4,9 +4,8 @@
 #ifndef SOCKSIFY_LIBC_H
 #define SOCKSIFY_LIBC_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE  // struct mmsghdr, secure_getenv, program_invocation_short_name
-#endif
+// No _GNU_SOURCE here: Swift imports this header next to Glibc, and both must see the same
+// definitions of the system's types. GNU-only declarations live in the C files that need them.
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,7 +46,6 @@ struct hostent *sx_real_gethostbyname2(const char *name, int family);
 struct hostent *sx_real_gethostbyaddr(const void *address, socklen_t length, int type);
 ssize_t sx_real_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *address, socklen_t length);
 ssize_t sx_real_sendmsg(int fd, const struct msghdr *message, int flags);
-int sx_real_sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags);
 // Any other real function by name (the res_* family, whose signatures vary).
 void *sx_real_symbol(const char *name);
 

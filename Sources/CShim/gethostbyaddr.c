@@ -34,11 +34,23 @@ SX_EXPORT int gethostbyaddr_r(const void *address, socklen_t length, int type, s
 static __thread struct hostent thread_entry;
 static __thread char thread_buffer[1024];
 
+// The core's answers fit a small per-thread buffer; anything else is libc's own call.
 SX_EXPORT struct hostent *gethostbyaddr(const void *address, socklen_t length, int type) {
-    if (!sx_shim_ready()) return sx_real_gethostbyaddr(address, length, type);
-    struct hostent *result = NULL;
-    int error = 0;
-    gethostbyaddr_r(address, length, type, &thread_entry, thread_buffer, sizeof thread_buffer, &result, &error);
-    if (result == NULL) h_errno = error;
-    return result;
+    int usable = address != NULL && ((type == AF_INET && length == 4) || (type == AF_INET6 && length == 16));
+    if (!usable || !sx_shim_ready()) return sx_real_gethostbyaddr(address, length, type);
+    sx_resolution answer = { 0 };
+    switch (sx_core_reverse(type, address, &answer)) {
+    case SX_RESOLVE_ANSWERED:
+        if (sx_build_hostent(&answer, type, &thread_entry, thread_buffer, sizeof thread_buffer) != 0) {
+            h_errno = NETDB_INTERNAL;
+            return NULL;
+        }
+        return &thread_entry;
+    case SX_RESOLVE_NOT_FOUND:
+    case SX_RESOLVE_REFUSED:
+        h_errno = HOST_NOT_FOUND;
+        return NULL;
+    default:
+        return sx_real_gethostbyaddr(address, length, type);
+    }
 }

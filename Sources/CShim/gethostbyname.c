@@ -47,13 +47,34 @@ SX_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buffe
 static __thread struct hostent thread_entry;
 static __thread char thread_buffer[2048];
 
+// Answers the core gives fit a small per-thread buffer; anything else is libc's own call, with
+// libc's own (growing) buffer.
 SX_EXPORT struct hostent *gethostbyname2(const char *name, int family) {
-    if (!sx_shim_ready()) return sx_real_gethostbyname2(name, family);
-    struct hostent *result = NULL;
-    int error = 0;
-    gethostbyname2_r(name, family, &thread_entry, thread_buffer, sizeof thread_buffer, &result, &error);
-    if (result == NULL) h_errno = error;
-    return result;
+    if (name == NULL || (family != AF_INET && family != AF_INET6) || !sx_shim_ready()) {
+        return sx_real_gethostbyname2(name, family);
+    }
+    sx_resolution answer = { 0 };
+    switch (sx_core_resolve(name, family, &answer)) {
+    case SX_RESOLVE_ANSWERED:
+        if (sx_build_hostent(&answer, family, &thread_entry, thread_buffer, sizeof thread_buffer) != 0) {
+            h_errno = NETDB_INTERNAL;
+            return NULL;
+        }
+        return &thread_entry;
+    case SX_RESOLVE_NOT_FOUND:
+        h_errno = HOST_NOT_FOUND;
+        return NULL;
+    case SX_RESOLVE_REFUSED:
+        h_errno = NO_RECOVERY;
+        return NULL;
+    default: {
+        struct hostent *result = sx_real_gethostbyname2(name, family);
+        for (char **a = result ? result->h_addr_list : NULL; a && *a; a++) {
+            sx_core_note_local_answer(name, result->h_addrtype, (const unsigned char *)*a);
+        }
+        return result;
+    }
+    }
 }
 
 SX_EXPORT struct hostent *gethostbyname(const char *name) {

@@ -20,11 +20,8 @@ SX_EXPORT int getnameinfo(const struct sockaddr *address, socklen_t length, char
     sx_resolution answer = { 0 };
     switch (sx_core_reverse(address->sa_family, bytes, &answer)) {
     case SX_RESOLVE_ANSWERED: {
+        // NI_NOFQDN shortens only names of the local domain, which these are not (as glibc).
         size_t name_length = strlen(answer.canonical);
-        if (flags & NI_NOFQDN) {
-            char *dot = strchr(answer.canonical, '.');
-            if (dot) name_length = (size_t)(dot - answer.canonical);
-        }
         if (name_length + 1 > hostlen) return EAI_OVERFLOW;
         memcpy(host, answer.canonical, name_length);
         host[name_length] = 0;

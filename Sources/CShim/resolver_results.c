@@ -15,9 +15,11 @@ static int socket_kinds(const struct addrinfo *hints, int has_service, struct so
     int socktype = hints ? hints->ai_socktype : 0;
     int protocol = hints ? hints->ai_protocol : 0;
     int count = 0;
+    if (socktype == SOCK_RAW && has_service) return 0;  // raw sockets have no ports: EAI_SERVICE
     for (int i = 0; i < 3; i++) {
         if (socktype != 0 && all[i].socktype != socktype) continue;
-        if (all[i].socktype == SOCK_RAW && socktype == 0 && (has_service || protocol != 0)) continue;
+        // glibc adds a raw entry for socktype 0 unless the service is a name (raw has no ports).
+        if (all[i].socktype == SOCK_RAW && socktype == 0 && (has_service == 2 || protocol != 0)) continue;
         if (protocol != 0 && all[i].protocol != 0 && all[i].protocol != protocol) continue;
         out[count] = all[i];
         if (all[i].socktype == SOCK_RAW) out[count].protocol = protocol;
@@ -57,11 +59,21 @@ static void free_list(struct addrinfo *list) {
 
 int sx_build_addrinfo(const sx_resolution *r, const char *service, const struct addrinfo *hints,
                       struct addrinfo **result) {
-    int flags = hints ? hints->ai_flags : 0;
+    int flags = hints ? hints->ai_flags : AI_V4MAPPED | AI_ADDRCONFIG;  // glibc's flags for NULL hints
     struct socket_kind kinds[3];
-    int kind_count = socket_kinds(hints, service != NULL, kinds);
-    if (kind_count == 0) return hints && hints->ai_socktype != 0 && hints->ai_socktype != SOCK_STREAM
-        && hints->ai_socktype != SOCK_DGRAM && hints->ai_socktype != SOCK_RAW ? EAI_SOCKTYPE : EAI_SERVICE;
+    int has_service = 0;
+    if (service != NULL && *service != 0) {
+        char *end = NULL;
+        strtoul(service, &end, 10);
+        has_service = *end == 0 ? 1 : 2;  // 1: numeric, 2: a name from /etc/services
+    }
+    int kind_count = socket_kinds(hints, has_service, kinds);
+    if (kind_count == 0) {
+        int socktype = hints ? hints->ai_socktype : 0;
+        if (socktype == SOCK_RAW) return EAI_SERVICE;
+        return socktype != 0 && socktype != SOCK_STREAM && socktype != SOCK_DGRAM ? EAI_SOCKTYPE
+             : (hints && hints->ai_protocol != 0 ? EAI_SOCKTYPE : EAI_SERVICE);
+    }
 
     struct addrinfo *head = NULL, **tail = &head;
     int error = EAI_SERVICE;
@@ -74,6 +86,7 @@ int sx_build_addrinfo(const sx_resolution *r, const char *service, const struct 
             size_t address_length = ip->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
             struct addrinfo *node = calloc(1, sizeof(struct addrinfo) + sizeof(struct sockaddr_in6));
             if (node == NULL) { free_list(head); return EAI_MEMORY; }
+            node->ai_flags = flags;
             node->ai_family = ip->family;
             node->ai_socktype = kinds[k].socktype;
             node->ai_protocol = kinds[k].protocol;

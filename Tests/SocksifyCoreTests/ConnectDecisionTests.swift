@@ -115,8 +115,8 @@ import SocksifyLibc
 
     /// 0.0.0.0 and :: mean this host (the decision sends them direct as "loopback"), so a DNS
     /// server listening on all addresses is reached by connecting to 0.0.0.0:53 just as by
-    /// 127.0.0.1:53. The DNS refusal only checks `isLoopback` (Shim/ConnectDecision.swift:22), so
-    /// strict mode lets 0.0.0.0:53 and [::]:53 through.
+    /// 127.0.0.1:53. Regression: the DNS refusal once checked only `isLoopback`, letting
+    /// 0.0.0.0:53 and [::]:53 through in strict mode.
     @Test(arguments: ["0.0.0.0", "::", "::ffff:0.0.0.0"])
     func dnsToThisHostIsRefusedLikeLoopback(host: String) {
         var settings = ShimSettings(proxy: .failure(ProxyURLError("unused")))

@@ -116,10 +116,9 @@ import SocksifyLibc
         }
     }
 
-    /// `init?(sockaddr:length:)` checks `length >= 2`, then reads the port at bytes 2 and 3 before
-    /// checking the family's length (Address/Endpoint.swift:33-36). A length of 2 or 3, which
-    /// connect(2) can be handed, reads past the caller's buffer: a trap in a debug build, an
-    /// out-of-bounds read in release. It should return nil.
+    /// Regression: the port (bytes 2 and 3) was read before any length check beyond 2, so a
+    /// length of 2 or 3, which connect(2) can be handed, read past the caller's buffer (a trap in
+    /// a debug build). Run in a child process so a regression fails this test, not the run.
     @Test(arguments: [2, 3])
     func lengthTwoOrThreeIsNilWithoutReadingPastTheBuffer(length: Int) async {
         await #expect(processExitsWith: .success) { [length] in

@@ -14,10 +14,10 @@ final class FakeProxy: @unchecked Sendable {
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         try #require(fd >= 0)
         let local = Endpoint(family == AF_INET ? ip("127.0.0.1") : ip("::1"), port: 0).sockaddrBytes
-        let bound = local.withUnsafeBytes { bind(fd, __CONST_SOCKADDR_ARG(__sockaddr__: $0.baseAddress!.assumingMemoryBound(to: sockaddr.self)), socklen_t($0.count)) }
+        let bound = local.withUnsafeBytes { bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
         var storage = [UInt8](repeating: 0, count: 128)
         var length = socklen_t(128)
-        let named = storage.withUnsafeMutableBytes { getsockname(fd, __SOCKADDR_ARG(__sockaddr__: $0.baseAddress!.assumingMemoryBound(to: sockaddr.self)), &length) }
+        let named = storage.withUnsafeMutableBytes { getsockname(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length) }
         let found = storage.withUnsafeBytes { Endpoint(sockaddr: $0.baseAddress!, length: Int(length)) }
         guard bound == 0, listen(fd, 4) == 0, named == 0, let found else {
             _ = close(fd)
@@ -37,7 +37,7 @@ final class FakeProxy: @unchecked Sendable {
         let listener = listener
         return TestThread {
             guard FakeProxy.wait(listener) else { return [] }
-            let connection = accept(listener, __SOCKADDR_ARG(__sockaddr__: nil), nil)
+            let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return [] }
             defer { _ = close(connection) }
             var received: [UInt8] = []

@@ -42,7 +42,9 @@ enum Resolved: Equatable, CustomStringConvertible {
 
     // MARK: numeric names never involve DNS
 
-    @Test(arguments: ["1.2.3.4", "::1", "2001:db8::1", "127.1", "10", "0x7f.1", "fe80::1%eth0", "::ffff:1.2.3.4"])
+    // Interface names: only "lo" exists on every machine.
+    @Test(arguments: ["1.2.3.4", "::1", "2001:db8::1", "127.1", "10", "0x7f.1", "::ffff:1.2.3.4",
+                      "fe80::1%lo", "fe80::1%1", "fe80::1%99999", "fe80::1%4294967295", "ff02::1%lo", "2001:db8::1%1"])
     func numericIsAlwaysLibc(name: String) {
         #expect(NameResolver.isNumeric(ascii(name)))
         for (remote, strict) in [(false, false), (false, true), (true, false), (true, true)] {
@@ -50,21 +52,32 @@ enum Resolved: Equatable, CustomStringConvertible {
         }
     }
 
-    @Test(arguments: ["example.com", "localhost", "1.2.3.4.example", "%eth0", "", "1.2.3.4x", "1.2.3.256"])
+    @Test(arguments: ["example.com", "localhost", "1.2.3.4.example", "%eth0", "%1", "", "1.2.3.4x", "1.2.3.256",
+                      "fe80::1%nosuchif0", "fe80::1%1x", "1.2.3.4%1", "example.com%lo", "fe80::1%%1"])
     func notNumeric(name: String) {
         #expect(!NameResolver.isNumeric(ascii(name)))
     }
 
     /// glibc's getaddrinfo takes a host as numeric only if inet_aton_exact or inet_pton (with a
-    /// valid scope) accept all of it; isNumeric (DNS/NameResolver.swift:86-93) uses plain
-    /// inet_aton, which stops at whitespace and ignores the rest, and accepts any text after '%'.
-    /// These names therefore go to libc, which looks them up with DNS: with socks5h the query
-    /// leaves the machine instead of going to the proxy, and strict mode lets it through.
+    /// valid scope) accept all of it. Regression: isNumeric used plain inet_aton, which stops at
+    /// whitespace, and took any text after '%'; such names went to libc, which looked them up
+    /// with DNS (leaving the machine in socks5h mode, and despite strict mode).
     @Test(arguments: ["1.2.3.4 ", "1.2.3.4\n", "1.2.3.4 evil.example", "fe80::1%"])
     func namesGlibcDoesNotTakeAsNumericAreNotNumeric(name: String) {
         #expect(!NameResolver.isNumeric(ascii(name)))
         #expect(Self.resolve(Self.resolver(remote: true), name) != .libc)
         #expect(Self.resolve(Self.resolver(remote: false, strict: true), name) != .libc)
+    }
+
+    /// glibc (2.36, `__inet6_scopeid_pton`) takes an interface name as a scope only for link-local
+    /// unicast and multicast addresses, and a numeric scope only up to 2^32-1; for anything else
+    /// getaddrinfo looks the whole text up as a name. isNumeric (DNS/NameResolver.swift:89-93)
+    /// accepts any existing interface name after any IPv6 address, and any run of digits, so
+    /// these names reach libc's DNS in socks5h and strict mode.
+    @Test(arguments: ["::1%lo", "2001:db8::1%lo", "fe80::1%4294967296", "fe80::1%99999999999999999999"])
+    func scopesGlibcDoesNotAcceptAreNotNumeric(name: String) {
+        #expect(!NameResolver.isNumeric(ascii(name)))
+        #expect(Self.resolve(Self.resolver(remote: true), name) != .libc)
     }
 
     // MARK: names resolved locally (socks5, socks4)

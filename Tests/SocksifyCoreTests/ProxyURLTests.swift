@@ -207,11 +207,8 @@ import Testing
         #expect(ProxyURLError("x").message == "x")
     }
 
-    /// Every message quotes the whole URL, password included, and both the shim (Shim.init:
-    /// "cannot follow its configuration: ...") and the launcher print it on stderr.
-    /// `ProxySpec.displayName` is careful never to show a password; the parse errors are not
-    /// (Config/ProxyURL.swift, the messages built from `text` at lines 15, 25, 30, 40, 45, 54,
-    /// 59, 76, 83, 113).
+    /// Both the shim (Shim.init: "cannot follow its configuration: ...") and the launcher print
+    /// these messages on stderr. Regression: every message used to quote the URL with its password.
     @Test(arguments: [
         "socks5://user:hunter2@h:0",
         "socks5://user:hunter2@h/path",
@@ -222,6 +219,39 @@ import Testing
         "socks5://user:hunter2%zz@h",
     ])
     func errorMessagesDoNotRevealThePassword(url: String) throws {
+        let error = #expect(throws: ProxyURLError.self) { try ProxyURL.parse(url) }
+        let message = try #require(error).message
+        #expect(!message.contains("hunter2"))
+    }
+
+    @Test func passwordIsShownAsStars() {
+        #expect(throws: ProxyURLError("SOCKS4 has a user id but no password: drop ':PASSWORD' from 'socks4://user:****@h'")) {
+            try ProxyURL.parse("socks4://user:hunter2@h")
+        }
+        #expect(throws: ProxyURLError("invalid port '0' in 'socks5://u:****@[::1]:0': expected 1 to 65535")) {
+            try ProxyURL.parse("socks5://u:p%40ss@[::1]:0")
+        }
+    }
+
+    @Test(arguments: [
+        ("socks5://user:pw@h:1080", "socks5://user:****@h:1080"),
+        ("socks5://user:@h", "socks5://user:****@h"),
+        ("socks5://u:p@ss@h", "socks5://u:****@h"),
+        ("SOCKS5H://a:b:c@[::1]:1", "SOCKS5H://a:****@[::1]:1"),
+        ("socks5://user@h:1080", "socks5://user@h:1080"),
+        ("socks5://h:1080", "socks5://h:1080"),
+        ("socks5://h", "socks5://h"),
+        ("", ""),
+    ] as [(String, String)])
+    func redacted(url: String, shown: String) {
+        #expect(ProxyURL.redacted(ascii(url)) == shown)
+    }
+
+    /// `redacted` (Config/ProxyURL.swift:92-95) only hides a password after a "://": a URL typed
+    /// without its scheme, or with "socks5:/", is quoted whole in "is not a proxy URL", password
+    /// and all, and that message is printed by the launcher and logged by the shim.
+    @Test(arguments: ["user:hunter2@127.0.0.1:1080", "socks5:/user:hunter2@h:1080", "socks5:user:hunter2@h"])
+    func schemelessURLDoesNotRevealThePassword(url: String) throws {
         let error = #expect(throws: ProxyURLError.self) { try ProxyURL.parse(url) }
         let message = try #require(error).message
         #expect(!message.contains("hunter2"))

@@ -143,9 +143,8 @@ import Testing
         #expect(ShimSettings.isOn("1"))
     }
 
-    /// "off" and the capitalised spellings of the off words read as ON: SOCKSIFY_VERBOSE=off turns
-    /// verbose logging on. isOn (Config/ShimSettings.swift:90) only knows "0", "no" and "false",
-    /// compared case-sensitively.
+    /// Regression: only "0", "no" and "false", case-sensitively, used to read as off, so
+    /// SOCKSIFY_VERBOSE=off turned verbose logging on.
     @Test(arguments: ["off", "OFF", "No", "NO", "False", "FALSE"])
     func offLikeValuesAreOff(value: String) {
         #expect(!ShimSettings.isOn(value))

@@ -90,8 +90,9 @@ public enum ProxyURL {
 
     /// The URL with the password (if any) shown as ****.
     public static func redacted(_ bytes: [UInt8]) -> String {
-        guard let schemeEnd = find(bytes, "://"), let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > schemeEnd,
-              let colon = bytes[(schemeEnd + 3)..<at].firstIndex(of: UInt8(ascii: ":")) else { return string(bytes) }
+        let start = find(bytes, "://").map { $0 + 3 } ?? 0  // also for text that is not quite a URL
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at >= start,
+              let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")) else { return string(bytes) }
         return string(Array(bytes[...colon])) + "****" + string(Array(bytes[at...]))
     }
 

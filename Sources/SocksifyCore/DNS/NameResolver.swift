@@ -88,9 +88,14 @@ public struct NameResolver: Sendable {
         guard !name.isEmpty, name.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return false }
         if let percent = name.firstIndex(of: UInt8(ascii: "%")) {
             let scope = Array(name[(percent + 1)...])
-            guard case .v6? = IPAddress.parse(HostName.string(Array(name[..<percent]))), !scope.isEmpty else { return false }
-            let digits = scope.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-            return digits || HostName.string(scope).withCString { sx_interface_index($0) } != 0
+            guard case .v6(let address)? = IPAddress.parse(HostName.string(Array(name[..<percent]))), !scope.isEmpty else { return false }
+            if scope.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+                return scope.count <= 10 && (Int(HostName.string(scope)) ?? Int.max) <= Int(UInt32.max)
+            }
+            // glibc takes an interface name as a scope only on link-local addresses: fe80::/10
+            // and link-local multicast (ffx2::).
+            let linkLocal = address.high >> 54 == 0x3FA || (address.high >> 56 == 0xFF && (address.high >> 48) & 0xF == 0x2)
+            return linkLocal && HostName.string(scope).withCString { sx_interface_index($0) } != 0
         }
         let text = HostName.string(name)
         if IPAddress.parse(text) != nil { return true }

@@ -1,3 +1,5 @@
+import SocksifyLibc
+
 /// Runs the client side of a SOCKS handshake over any transport: what to send, what to expect,
 /// and which failure each answer means. Knows nothing of sockets.
 public enum ClientHandshake {
@@ -21,6 +23,18 @@ public enum ClientHandshake {
             guard reply.code == .granted else { throw .socks4Refused(reply.code) }
             return SocksDestination(.ip(.v4(reply.address)), port: reply.port)
         }
+    }
+
+    /// Opens a UDP association (RFC 1928 section 7) on a connection to a SOCKS5 proxy; returns
+    /// the relay address the proxy answers with. The client's address is sent as all zeros:
+    /// the datagrams' source is not known to us as the proxy will see it.
+    public static func associate<T: HandshakeTransport>(
+        over transport: inout T, proxy: ProxySpec, family: Int32
+    ) throws(SocksError) -> SocksDestination {
+        guard proxy.proto.isSocks5 else { throw .unsupportedDestination("SOCKS4 cannot carry UDP") }
+        try negotiateSocks5Method(over: &transport, credentials: proxy.credentials)
+        let any: IPAddress = family == AF_INET6 ? .v6(IPv6Address(high: 0, low: 0)) : .v4(IPv4Address(0))
+        return try socks5Request(over: &transport, Socks5Request(command: .udpAssociate, destination: SocksDestination(.ip(any), port: 0)))
     }
 
     /// Greeting, method selection and, when chosen, RFC 1929 username/password.

@@ -50,10 +50,26 @@ public func sxCoreReverse(_ family: Int32, _ bytes: UnsafePointer<UInt8>, _ out:
     return shim.reverse(family: family, bytes: bytes, into: out)
 }
 
-@_cdecl("sx_core_check_datagram")
-public func sxCoreCheckDatagram(_ fd: Int32, _ address: UnsafeRawPointer?, _ length: socklen_t) -> Int32 {
-    guard let shim else { return 0 }
-    return shim.checkDatagram(fd, address, length)
+@_cdecl("sx_core_sendmsg")
+public func sxCoreSendmsg(_ fd: Int32, _ message: UnsafePointer<msghdr>, _ flags: Int32) -> Int {
+    guard let shim else { return passToLibc }
+    return shim.sendDatagram(fd, message, flags: flags)
+}
+
+@_cdecl("sx_core_recvmsg")
+public func sxCoreRecvmsg(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>, _ flags: Int32) -> Int {
+    guard let shim else { return passToLibc }
+    return shim.receiveDatagram(fd, message, flags: flags)
+}
+
+@_cdecl("sx_core_udp_close")
+public func sxCoreUdpClose(_ fd: Int32) {
+    shim?.associations.detach(fd)
+}
+
+@_cdecl("sx_core_udp_dup")
+public func sxCoreUdpDup(_ fd: Int32, _ copy: Int32) {
+    shim?.associations.duplicate(fd, to: copy)
 }
 
 @_cdecl("sx_core_check_socket")

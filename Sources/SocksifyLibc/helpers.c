@@ -63,7 +63,7 @@ void sx_write_stderr(const void *bytes, size_t count) {
     const char *p = bytes;
     int saved = errno;  // logging must never change what the program sees in errno
     while (count > 0) {
-        ssize_t n = write(2, p, count);
+        ssize_t n = sx_real_write(2, p, count);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         p += n;
@@ -92,7 +92,7 @@ long sx_read_file(const char *path, void *buffer, size_t capacity) {
     if (fd < 0) return -1;
     size_t total = 0;
     while (total < capacity) {
-        ssize_t n = read(fd, (char *)buffer + total, capacity - total);
+        ssize_t n = sx_real_read(fd, (char *)buffer + total, capacity - total);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         total += (size_t)n;

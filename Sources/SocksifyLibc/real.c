@@ -49,6 +49,16 @@ REAL(gethostbyaddr, gethostbyaddr_fn)
 REAL(sendto, sendto_fn)
 REAL(sendmsg, sendmsg_fn)
 REAL(sendmmsg, sendmmsg_fn)
+typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
+REAL(recvfrom, recvfrom_fn)
+REAL(recvmsg, recvmsg_fn)
+REAL(bind, bind_fn)
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+REAL(read, read_fn)
+REAL(write, write_fn)
 REAL(socket, socket_fn)
 REAL(connect, connect_fn)
 REAL(close, close_fn)
@@ -93,3 +103,10 @@ ssize_t sx_real_sendto(int fd, const void *b, size_t n, int f, const struct sock
 ssize_t sx_real_sendmsg(int fd, const struct msghdr *m, int f) { return resolve_sendmsg()(fd, m, f); }
 int sx_real_sendmmsg(int fd, struct mmsghdr *m, unsigned int n, int f) { return resolve_sendmmsg()(fd, m, n, f); }
 void *sx_real_symbol(const char *name) { return dlsym(RTLD_NEXT, name); }
+ssize_t sx_real_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *l) {
+    return resolve_recvfrom()(fd, b, n, f, a, l);
+}
+ssize_t sx_real_recvmsg(int fd, struct msghdr *m, int f) { return resolve_recvmsg()(fd, m, f); }
+int sx_real_bind(int fd, const struct sockaddr *a, socklen_t l) { return resolve_bind()(fd, a, l); }
+ssize_t sx_real_read(int fd, void *b, size_t n) { return resolve_read()(fd, b, n); }
+ssize_t sx_real_write(int fd, const void *b, size_t n) { return resolve_write()(fd, b, n); }

@@ -16,7 +16,12 @@ int sx_core_connect(int fd, const struct sockaddr *address, socklen_t length);
 int sx_core_getpeername(int fd, struct sockaddr *address, socklen_t *length);
 int sx_core_resolve(const char *name, int family, sx_resolution *out);
 int sx_core_reverse(int family, const unsigned char *bytes, sx_resolution *out);
-int sx_core_check_datagram(int fd, const void *address, socklen_t length);
+// Datagrams: -2 (SX_PASS) means "not ours: call libc with the program's arguments".
+#define SX_PASS (-2)
+ssize_t sx_core_sendmsg(int fd, const struct msghdr *message, int flags);
+ssize_t sx_core_recvmsg(int fd, struct msghdr *message, int flags);
+void sx_core_udp_close(int fd);
+void sx_core_udp_dup(int fd, int copy);
 int sx_core_check_socket(int domain, int type);
 int sx_core_resolver_call_refused(const char *function);
 void sx_core_note_local_answer(const char *name, int family, const unsigned char *bytes);

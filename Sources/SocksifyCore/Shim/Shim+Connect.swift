@@ -4,15 +4,12 @@ extension Shim {
     /// connect(2). Returns what connect returns, with errno set on failure.
     public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
         guard let address, let destination = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)) else {
+            associations.of(fd)?.peer = nil  // AF_UNSPEC: the program dissolves its UDP "connection"
             return sx_real_connect(fd, address, length)
         }
         let type = sx_socket_type(fd)
         if type == Int32(SOCK_DGRAM.rawValue) {
-            if let refusal = datagramRefusal(to: destination) {
-                log.error("connect udp " + destination.text + " refused: " + refusal + "; program sees EPERM")
-                return fail(EPERM)
-            }
-            return sx_real_connect(fd, address, length)
+            return connectDatagram(fd, destination: destination, address: address, length: length)
         }
         guard type == Int32(SOCK_STREAM.rawValue) else { return sx_real_connect(fd, address, length) }
 
@@ -157,6 +154,12 @@ extension Shim {
     public func getpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
         let room = Int(length?.pointee ?? 0)
         let result = sx_real_getpeername(fd, address, length)
+        if result == 0, let address, let length, let peer = datagramPeer(fd) {
+            let bytes = (sx_socket_domain(fd) == AF_INET6 ? peer.asIPv6 : peer).sockaddrBytes
+            bytes.withUnsafeBytes { UnsafeMutableRawPointer(address).copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
+            length.pointee = socklen_t(bytes.count)
+            return 0
+        }
         guard result == 0, let address, let length, let destination = peers.destination(ofSocket: sx_socket_inode(fd)) else {
             return result
         }

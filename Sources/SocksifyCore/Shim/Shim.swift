@@ -11,6 +11,7 @@ public final class Shim: @unchecked Sendable {
     public let roster: ProxyRoster
     public let names: NameResolver
     public let localNames = LocalNames()
+    public let associations = UDPAssociations()
     /// Why the shim cannot follow its configuration; it then refuses everything that would
     /// leave the machine rather than guess.
     public let unusable: String?

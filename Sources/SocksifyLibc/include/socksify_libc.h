@@ -49,6 +49,20 @@ ssize_t sx_real_sendmsg(int fd, const struct msghdr *message, int flags);
 // Any other real function by name (the res_* family, whose signatures vary).
 void *sx_real_symbol(const char *name);
 
+ssize_t sx_real_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *address, socklen_t *length);
+ssize_t sx_real_recvmsg(int fd, struct msghdr *message, int flags);
+int sx_real_bind(int fd, const struct sockaddr *address, socklen_t length);
+ssize_t sx_real_read(int fd, void *buf, size_t len);
+ssize_t sx_real_write(int fd, const void *buf, size_t len);
+
+// Which descriptors are UDP sockets with a SOCKS association: one byte per descriptor number
+// below SX_UDP_MARKS, read without a lock on every send/recv/read/write/close.
+#define SX_UDP_MARKS 65536
+int sx_udp_marked(int fd);
+int sx_udp_mark(int fd, int on);  // 0, or -1 if fd is out of range
+int sx_socket_protocol(int fd);   // getsockopt(SO_PROTOCOL)
+int sx_socket_local_port(int fd); // getsockname's port, -1 on error
+
 // Small wrappers for what Swift cannot call directly (variadic fcntl, errno, globals).
 int sx_errno(void);
 void sx_set_errno(int value);

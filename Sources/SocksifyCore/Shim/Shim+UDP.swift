@@ -1,0 +1,306 @@
+import SocksifyLibc
+
+/// Returned to the C interposers: "not ours, call libc with the program's own arguments".
+public let passToLibc = -2
+
+extension Shim {
+    enum DatagramRoute {
+        case direct
+        case refuse(errno: Int32, String)
+        /// Through the first working one of these proxies; `asked` is what the header names.
+        case proxy([Int], asked: SocksDestination)
+    }
+
+    /// Where a datagram to `destination` goes: the same decision as for TCP, plus UDP's limits.
+    func routeDatagram(to destination: Endpoint) -> DatagramRoute {
+        var name: [UInt8]? = nil
+        if names.remote, names.pool.position(of: destination.address) != nil {
+            guard let known = names.name(forSynthetic: destination.address) else {
+                return .refuse(errno: EHOSTUNREACH, "a synthetic address no name stands for")
+            }
+            name = known
+        }
+        let local = destination.address.isLoopback || destination.address.isUnspecified
+        let dnsMustNotLeave = destination.port == 53 && (names.remote || settings.strict)
+        if name == nil && local && !settings.proxyLoopback {
+            return dnsMustNotLeave ? .refuse(errno: EPERM, "DNS must not leave the machine directly (names are resolved by the proxy)") : .direct
+        }
+        if name == nil && router.matchesNames { name = localNames.name(of: ConnectDecision.normalized(destination.address)) }
+        let synthetic = name != nil && names.pool.position(of: destination.address) != nil && names.remote
+        let target = RouteTarget(address: synthetic ? nil : destination.address, name: name, port: destination.port)
+        let asked = synthetic ? SocksDestination(.domain(HostName.string(name!)), port: destination.port) : SocksDestination(destination)
+        let decision = router.route(target)
+        let rule = decision.line.map { $0 == 0 ? "" : " (rule at line " + String($0) + ")" } ?? " (default)"
+        switch decision.action {
+        case .block:
+            return .refuse(errno: EPERM, unusable != nil ? "the configuration is unusable" : "blocked" + rule)
+        case .direct:
+            if synthetic { return .refuse(errno: EHOSTUNREACH, "a rule says direct for a name only a proxy resolves" + rule) }
+            if dnsMustNotLeave { return .refuse(errno: EPERM, "DNS must not leave the machine directly" + rule) }
+            if settings.strict && !local { return .refuse(errno: EPERM, "strict mode allows no direct UDP" + rule) }
+            return .direct
+        case .via(let proxy): return .proxy([proxy], asked: asked)
+        case .failover(let candidates): return .proxy(candidates, asked: asked)
+        case .chain: return .refuse(errno: EOPNOTSUPP, "UDP cannot go through a chain of proxies" + rule)
+        }
+    }
+
+    /// sendto, sendmsg, send, write on a socket: wraps datagrams for an association, lets
+    /// direct ones go (passToLibc), refuses the rest. Returns bytes sent or -1 with errno.
+    public func sendDatagram(_ fd: Int32, _ message: UnsafePointer<msghdr>, flags: Int32) -> Int {
+        let named = message.pointee.msg_name
+        var association = associations.of(fd)
+        let asked: SocksDestination
+        let candidates: [Int]
+        if let named {
+            guard let destination = Endpoint(sockaddr: UnsafeRawPointer(named), length: Int(message.pointee.msg_namelen)) else {
+                return passToLibc
+            }
+            switch routeDatagram(to: destination) {
+            case .direct: return passToLibc
+            case .refuse(let errno, let why):
+                log.error("send to " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
+                return Int(fail(errno))
+            case .proxy(let list, let target):
+                asked = target
+                candidates = list
+            }
+        } else {
+            guard let association, let peer = association.peer else { return passToLibc }
+            asked = peer.asked
+            candidates = []
+        }
+        if association == nil {
+            guard sx_socket_type(fd) == Int32(SOCK_DGRAM.rawValue), sx_socket_protocol(fd) == Int32(IPPROTO_UDP) else {
+                return settings.strict ? Int(fail(EPERM)) : passToLibc  // ping sockets and the like
+            }
+            association = associations.ofSocket(fd) ?? openAssociation(fd, candidates: candidates, for: asked)
+            guard association != nil else { return -1 }
+        }
+        return sendWrapped(fd, association!, asked: asked, message: message, flags: flags)
+    }
+
+    func sendWrapped(_ fd: Int32, _ association: UDPAssociation, asked: SocksDestination,
+                     message: UnsafePointer<msghdr>, flags: Int32) -> Int {
+        guard association.isAlive() else {
+            log.error("send to " + asked.text + " failed: " + association.proxyLabel + " closed the UDP association; program sees ECONNRESET")
+            return Int(fail(ECONNRESET))
+        }
+        var header: [UInt8]
+        do throws(SocksError) {
+            header = try Socks5UDPHeader(address: asked).encode()
+        } catch {
+            return Int(fail(error.errno))
+        }
+        let count = Int(message.pointee.msg_iovlen)
+        var payload = 0
+        for i in 0..<count { payload += message.pointee.msg_iov[i].iov_len }
+        guard payload + header.count <= 65507 else { return Int(fail(EMSGSIZE)) }  // the largest UDP payload
+
+        let relay = sx_socket_domain(fd) == AF_INET6 ? association.relay.asIPv6 : association.relay
+        var relayBytes = relay.sockaddrBytes
+        return header.withUnsafeMutableBytes { headerBytes in
+            relayBytes.withUnsafeMutableBytes { relayRaw in
+                var vectors = [iovec](repeating: iovec(), count: count + 1)
+                vectors[0] = iovec(iov_base: headerBytes.baseAddress, iov_len: headerBytes.count)
+                for i in 0..<count { vectors[i + 1] = message.pointee.msg_iov[i] }
+                return vectors.withUnsafeMutableBufferPointer { vectorBuffer in
+                    var wrapped = msghdr()
+                    wrapped.msg_name = relayRaw.baseAddress
+                    wrapped.msg_namelen = socklen_t(relayRaw.count)
+                    wrapped.msg_iov = vectorBuffer.baseAddress
+                    wrapped.msg_iovlen = vectorBuffer.count
+                    wrapped.msg_control = message.pointee.msg_control
+                    wrapped.msg_controllen = message.pointee.msg_controllen
+                    let sent = sx_real_sendmsg(fd, &wrapped, flags)
+                    return sent < 0 ? -1 : max(0, sent - headerBytes.count)
+                }
+            }
+        }
+    }
+
+    /// Opens the association for `fd` with the first candidate proxy that works.
+    func openAssociation(_ fd: Int32, candidates: [Int], for asked: SocksDestination) -> UDPAssociation? {
+        let now = sx_monotonic_ns()
+        var order = candidates.filter { !roster.isDead($0, now: now) }
+        if order.isEmpty { order = candidates }
+        var lastErrno = EHOSTUNREACH
+        for candidate in order {
+            let label = roster.label(candidate)
+            let what = "udp " + asked.text + " via " + label
+            let start = sx_monotonic_ns()
+            switch associate(fd, proxy: candidate, label: label) {
+            case .success(let association):
+                if log.verbose {
+                    log.info(what + " association ok (relay " + association.relay.text + ") " + Log.milliseconds(sx_monotonic_ns() - start))
+                }
+                return association
+            case .failure(let error):
+                log.error(what + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
+                lastErrno = error.errno
+                guard error.isProxyFailure, candidates.count > 1 else { return fail(lastErrno) == 0 ? nil : nil }
+                roster.markDead(candidate, until: sx_monotonic_ns() + UInt64(router.rules.options.failoverRetryMilliseconds) * 1_000_000)
+            }
+        }
+        _ = fail(lastErrno)
+        return nil
+    }
+
+    func associate(_ fd: Int32, proxy index: Int, label: String) -> Result<UDPAssociation, SocksError> {
+        let spec = roster.proxies[index].spec
+        guard spec.proto.isSocks5 else {
+            return .failure(.unsupportedDestination("SOCKS4 cannot carry UDP (the proxy is " + spec.proto.scheme + ")"))
+        }
+        let endpoint: Endpoint
+        switch roster.endpoint(index) {
+        case .success(let found): endpoint = found
+        case .failure(let problem): return .failure(.invalidRequest(problem.message))
+        }
+        let control = sx_real_socket(endpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard control >= 0 else { return .failure(.io(errno: sx_errno())) }
+        let relay: Endpoint
+        do throws(SocksError) {
+            try ProxyTunnel.connectToProxy(fd: control, target: endpoint, deadline: .after(milliseconds: settings.timeouts.connectMilliseconds))
+            var transport = SocketTransport(fd: control, deadline: .after(milliseconds: settings.timeouts.handshakeMilliseconds))
+            let bound = try ClientHandshake.associate(over: &transport, proxy: spec, family: endpoint.family)
+            guard case .ip(let address) = bound.address else {
+                throw SocksError.malformedReply("the UDP relay is given as a name")
+            }
+            // A relay of 0.0.0.0 or :: means "the proxy's own address".
+            relay = Endpoint(address.isUnspecified ? endpoint.address : address, port: bound.port)
+            if sx_socket_domain(fd) == AF_INET && relay.family == AF_INET6 {
+                throw SocksError.unsupportedDestination("the UDP relay is IPv6 and the socket IPv4")
+            }
+            try bindIfNeeded(fd)
+        } catch {
+            _ = sx_real_close(control)
+            if case .socks5Refused(let code) = error, code == .commandNotSupported {
+                return .failure(.socks5Refused(code))  // microsocks: "command not supported"
+            }
+            return .failure(error)
+        }
+        let association = UDPAssociation(control: control, relay: relay, proxyLabel: label)
+        associations.attach(association, to: fd, inode: sx_socket_inode(fd))
+        return .success(association)
+    }
+
+    /// A socket that has not sent yet has no port; datagrams from the relay need one to reach it.
+    func bindIfNeeded(_ fd: Int32) throws(SocksError) {
+        guard sx_socket_local_port(fd) == 0 else { return }
+        let any = sx_socket_domain(fd) == AF_INET6 ? Endpoint(.v6(IPv6Address(high: 0, low: 0)), port: 0) : Endpoint(.v4(IPv4Address(0)), port: 0)
+        let bytes = any.sockaddrBytes
+        let result = bytes.withUnsafeBytes { sx_real_bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
+        if result != 0 && sx_errno() != EINVAL { throw .io(errno: sx_errno()) }
+    }
+
+    /// connect(2) on a UDP socket whose destination goes through a proxy: the socket is
+    /// connected to the relay (so only the relay's datagrams arrive) and send/write use `peer`.
+    func connectDatagram(_ fd: Int32, destination: Endpoint, address: UnsafePointer<sockaddr>, length: socklen_t) -> Int32 {
+        switch routeDatagram(to: destination) {
+        case .direct:
+            associations.of(fd)?.peer = nil
+            return sx_real_connect(fd, address, length)
+        case .refuse(let errno, let why):
+            log.error("connect udp " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
+            return fail(errno)
+        case .proxy(let candidates, let asked):
+            guard sx_socket_protocol(fd) == Int32(IPPROTO_UDP) else { return sx_real_connect(fd, address, length) }
+            guard let association = associations.of(fd) ?? associations.ofSocket(fd) ?? openAssociation(fd, candidates: candidates, for: asked) else {
+                return -1
+            }
+            association.peer = (destination, asked)
+            let relay = sx_socket_domain(fd) == AF_INET6 ? association.relay.asIPv6 : association.relay
+            let bytes = relay.sockaddrBytes
+            return bytes.withUnsafeBytes { sx_real_connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
+        }
+    }
+
+    /// recvfrom, recvmsg, recv, read on a socket with an association: unwraps one datagram from
+    /// the relay, dropping anything else (other senders, fragments, malformed headers).
+    public func receiveDatagram(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>, flags: Int32) -> Int {
+        guard let association = associations.of(fd) else { return passToLibc }
+        let count = Int(message.pointee.msg_iovlen)
+        var room = 0
+        for i in 0..<count { room += message.pointee.msg_iov[i].iov_len }
+        var buffer = [UInt8](repeating: 0, count: min(room, 65535) + Socks5UDPHeader.maximumLength)
+        let controlLength = message.pointee.msg_controllen
+        while true {
+            var from = [UInt8](repeating: 0, count: 128)
+            let (received, fromLength, controlUsed, receivedFlags): (Int, Int, Int, Int32) = buffer.withUnsafeMutableBytes { raw in
+                from.withUnsafeMutableBytes { fromRaw in
+                    var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+                    var ours = msghdr()
+                    ours.msg_name = fromRaw.baseAddress
+                    ours.msg_namelen = socklen_t(fromRaw.count)
+                    ours.msg_iov = withUnsafeMutablePointer(to: &vector) { $0 }
+                    ours.msg_iovlen = 1
+                    ours.msg_control = message.pointee.msg_control
+                    ours.msg_controllen = controlLength
+                    let n = sx_real_recvmsg(fd, &ours, flags)
+                    return (n, Int(ours.msg_namelen), Int(ours.msg_controllen), ours.msg_flags)
+                }
+            }
+            if received < 0 { return -1 }
+            let source = from.withUnsafeBytes { Endpoint(sockaddr: $0.baseAddress!, length: min(fromLength, 128)) }
+            let fromRelay = source.map { ConnectDecision.sameHost($0, association.relay) } ?? false
+            var decoded: (header: Socks5UDPHeader, dataOffset: Int)? = nil
+            if fromRelay {
+                decoded = buffer.withUnsafeBytes { raw -> (header: Socks5UDPHeader, dataOffset: Int)? in
+                    do throws(SocksError) {
+                        return try Socks5UDPHeader.decode(UnsafeRawBufferPointer(rebasing: raw[0..<received]))
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            guard let (header, offset) = decoded, header.fragment == 0 else {
+                // Not a datagram for the program: consume it if it was only peeked, then wait
+                // for the next unless the program asked not to block.
+                if flags & Int32(MSG_PEEK) != 0 { _ = sx_real_recv(fd, nil, 0, flags & ~Int32(MSG_PEEK)) }
+                if flags & Int32(MSG_DONTWAIT) != 0 || sx_get_status_flags(fd) & O_NONBLOCK != 0 {
+                    return Int(fail(EAGAIN))
+                }
+                continue
+            }
+            let data = received - offset
+            var copied = 0
+            for i in 0..<count where copied < data {
+                let vector = message.pointee.msg_iov[i]
+                let n = min(vector.iov_len, data - copied)
+                if n > 0, let base = vector.iov_base {
+                    buffer.withUnsafeBytes { base.copyMemory(from: $0.baseAddress! + offset + copied, byteCount: n) }
+                }
+                copied += n
+            }
+            fillSource(message, header.address, family: sx_socket_domain(fd))
+            message.pointee.msg_controllen = controlLength == 0 ? 0 : Int(controlUsed)
+            message.pointee.msg_flags = (receivedFlags & ~Int32(MSG_TRUNC)) | (data > copied ? Int32(MSG_TRUNC) : 0)
+            return flags & Int32(MSG_TRUNC) != 0 ? data : copied
+        }
+    }
+
+    /// The sender the program sees: the address in the header (a name as its synthetic address).
+    func fillSource(_ message: UnsafeMutablePointer<msghdr>, _ source: SocksDestination, family: Int32) {
+        guard let name = message.pointee.msg_name else { return }
+        var endpoint: Endpoint
+        switch source.address {
+        case .ip(let address): endpoint = Endpoint(address, port: source.port)
+        case .domain(let text):
+            if let table = names.table, let normalized = HostName.normalized(Array(text.utf8)) {
+                let position = table.position(for: normalized, poolSize: names.pool.size)
+                endpoint = Endpoint(.v4(names.pool.ipv4(at: position)), port: source.port)
+                if family == AF_INET6 { endpoint = Endpoint(.v6(names.pool.ipv6(at: position)), port: source.port) }
+            } else {
+                endpoint = Endpoint(.v4(IPv4Address(0)), port: source.port)
+            }
+        }
+        if family == AF_INET6 { endpoint = endpoint.asIPv6 }
+        let bytes = endpoint.sockaddrBytes
+        let room = Int(message.pointee.msg_namelen)
+        bytes.withUnsafeBytes { name.copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
+        message.pointee.msg_namelen = socklen_t(bytes.count)
+    }
+
+    /// getpeername of a connected UDP socket with an association: the peer the program named.
+    func datagramPeer(_ fd: Int32) -> Endpoint? { associations.of(fd)?.peer?.endpoint }
+}

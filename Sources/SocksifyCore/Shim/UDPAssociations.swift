@@ -1,0 +1,92 @@
+import SocksifyLibc
+
+/// One SOCKS5 UDP association: the TCP control connection that keeps it alive, and the relay
+/// the program's datagrams go to, wrapped in the RFC 1928 header.
+public final class UDPAssociation: @unchecked Sendable {
+    public let control: Int32
+    public let relay: Endpoint
+    public let proxyLabel: String
+    /// For a connected UDP socket: where send/write go, as the program named it and as asked.
+    public var peer: (endpoint: Endpoint, asked: SocksDestination)? = nil
+    /// Descriptors that refer to the socket; the control connection closes with the last.
+    var descriptors = 0
+    var dead = false
+
+    init(control: Int32, relay: Endpoint, proxyLabel: String) {
+        self.control = control
+        self.relay = relay
+        self.proxyLabel = proxyLabel
+    }
+
+    /// False once the proxy has closed the control connection (it ends the association).
+    func isAlive() -> Bool {
+        if dead { return false }
+        var descriptor = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
+        guard sx_real_poll(&descriptor, 1, 0) > 0 else { return true }
+        var byte: UInt8 = 0
+        let n = sx_real_recv(control, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        if n == 0 || (n < 0 && sx_errno() != EAGAIN && sx_errno() != EINTR) { dead = true }
+        return !dead
+    }
+}
+
+/// The associations of a process, by socket (inode) and by descriptor number; the descriptor
+/// marks in C let the read/write/recv interposers skip everything else with one load.
+public final class UDPAssociations: @unchecked Sendable {
+    private var bySocket: [UInt64: UDPAssociation] = [:]
+    private var byDescriptor: [Int32: UDPAssociation] = [:]
+
+    public init() {}
+
+    public func of(_ fd: Int32) -> UDPAssociation? {
+        guard sx_udp_marked(fd) != 0 else { return nil }
+        sx_lock()
+        defer { sx_unlock() }
+        return byDescriptor[fd]
+    }
+
+    /// The association of the socket behind `fd` if another descriptor of it has one (a dup).
+    public func ofSocket(_ fd: Int32) -> UDPAssociation? {
+        let inode = sx_socket_inode(fd)
+        sx_lock()
+        let found = bySocket[inode]
+        sx_unlock()
+        if let found { attach(found, to: fd, inode: inode) }
+        return found
+    }
+
+    public func attach(_ association: UDPAssociation, to fd: Int32, inode: UInt64) {
+        sx_lock()
+        if byDescriptor[fd] == nil {
+            byDescriptor[fd] = association
+            association.descriptors += 1
+        }
+        bySocket[inode] = association
+        sx_unlock()
+        _ = sx_udp_mark(fd, 1)
+    }
+
+    /// close(2), or dup2/dup3 over it: the descriptor no longer refers to the socket.
+    public func detach(_ fd: Int32) {
+        _ = sx_udp_mark(fd, 0)
+        sx_lock()
+        var closing: UDPAssociation? = nil
+        if let association = byDescriptor.removeValue(forKey: fd) {
+            association.descriptors -= 1
+            if association.descriptors == 0 {
+                closing = association
+                for (inode, other) in bySocket where other === association { bySocket.removeValue(forKey: inode) }
+            }
+        }
+        sx_unlock()
+        if let closing { _ = sx_real_close(closing.control) }
+    }
+
+    /// dup2/dup3/F_DUPFD: the copy shares the association.
+    public func duplicate(_ fd: Int32, to copy: Int32) {
+        sx_lock()
+        let association = byDescriptor[fd]
+        sx_unlock()
+        if let association { attach(association, to: copy, inode: sx_socket_inode(copy)) }
+    }
+}

@@ -116,9 +116,20 @@ public struct RulesParser {
                       hint: "after the URL only 'password-env VARIABLE' or 'password-file PATH' may follow")
                 return
             }
+            let keyword = tokens[3].text
+            guard keyword == Array("password-env".utf8) || keyword == Array("password-file".utf8) else {
+                error(line, tokens[3].column, "unexpected '" + s(keyword) + "'",
+                      hint: "use password-env VARIABLE or password-file PATH")
+                return
+            }
+            guard spec.proto.isSocks5 else {
+                error(line, tokens[3].column, "SOCKS4 has no password, so " + s(keyword) + " has nothing to set",
+                      hint: "use a socks5:// or socks5h:// proxy, or drop " + s(keyword))
+                return
+            }
             guard spec.credentials != nil, spec.credentials!.password.isEmpty else {
-                error(line, tokens[3].column, s(tokens[3].text) + " needs a URL with a user and no password",
-                      hint: "socks5://alice@proxy.example:1080 " + s(tokens[3].text) + " …")
+                error(line, tokens[3].column, s(keyword) + " needs a URL with a user and no password",
+                      hint: "socks5://alice@proxy.example:1080 " + s(keyword) + " …")
                 return
             }
             let value = s(tokens[4].text)
@@ -130,17 +141,13 @@ public struct RulesParser {
                     return
                 }
                 spec.credentials!.password = Array(password.utf8)
-            case Array("password-file".utf8):
+            default:
                 guard var content = readFile(value) else {
                     error(line, tokens[4].column, "cannot read the password file '" + value + "'")
                     return
                 }
                 while let last = content.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { content.removeLast() }
                 spec.credentials!.password = content
-            default:
-                error(line, tokens[3].column, "unexpected '" + s(tokens[3].text) + "'",
-                      hint: "use password-env VARIABLE or password-file PATH")
-                return
             }
             guard spec.credentials!.password.count <= 255 else {
                 error(line, tokens[4].column, "the password is longer than 255 bytes (RFC 1929)")
@@ -396,8 +403,9 @@ public struct RulesParser {
         guard parts.count <= 2, let whole = number(Array(parts[0])) else { return nil }
         var ms = whole * 1000
         if parts.count == 2 {
-            let fraction = Array(parts[1].prefix(3))
-            guard !parts[1].isEmpty, let f = number(fraction) else { return nil }
+            guard !parts[1].isEmpty, parts[1].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+            let fraction = Array(parts[1].prefix(3))  // milliseconds: finer digits are ignored
+            guard let f = number(fraction) else { return nil }
             var scale = 1
             for _ in fraction.count..<3 { scale *= 10 }
             ms += f * scale

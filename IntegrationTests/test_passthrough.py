@@ -114,7 +114,7 @@ def test_loopback_env_variable(socksify_lib, socks_server, target):
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_udp_untouched(socksify, socks_server, udp_echo, host):
+def test_udp_to_loopback_goes_direct(socksify, socks_server, udp_echo, host):
     if host == "::1":
         try:
             u = udp_echo(host)
@@ -123,8 +123,9 @@ def test_udp_untouched(socksify, socks_server, udp_echo, host):
     else:
         u = udp_echo(host)
     srv = socks_server()
-    # --proxy-loopback is on: TCP to loopback would be proxied, UDP must not be
-    r = socksify.probe("udp", host, u.port, srv.url())
+    # Without --proxy-loopback, UDP to loopback goes direct (UDP to other destinations goes
+    # through the proxy: see test_udp.py).
+    r = socksify.probe("udp", host, u.port, srv.url(), loopback=False)
     assert r.returncode == 0, r
     res = r.json()
     assert res["unconnected"] == "echo:ping-unconnected", r
@@ -148,8 +149,8 @@ def test_unix_sockets_untouched(socksify, socks_server):
     assert "failed" not in r.stderr, r
 
 
-def test_udp_and_tcp_in_one_process(socksify, socks_server, udp_echo, target):
-    """UDP goes direct while TCP in the same process goes through the proxy."""
+def test_udp_and_tcp_in_one_process(socksify, socks_server, udp_echo, target, tmp_path):
+    """A rule sends UDP direct while TCP in the same process goes through the proxy."""
     u = udp_echo("127.0.0.1")
     srv = socks_server()
     code = ("import socket\n"
@@ -160,7 +161,10 @@ def test_udp_and_tcp_in_one_process(socksify, socks_server, udp_echo, target):
             "t = socket.create_connection(('127.0.0.1', %d), timeout=10)\n"
             "t.sendall(b'y\\n')\n"
             "print(t.recv(100).decode().split('\\n')[0])\n" % (u.port, target.port))
-    r = socksify.run([PYTHON, "-c", code], proxy=srv.url())
+    config = tmp_path / "rules.conf"
+    config.write_text("set proxy-loopback\nproxy p %s\nrule to 127.0.0.1 port %d direct\ndefault via p\n"
+                      % (srv.url(), u.port))
+    r = socksify.run([PYTHON, "-c", code], loopback=False, options=["-c", str(config)])
     assert r.returncode == 0, r
     assert r.stdout.split("\n")[:2] == ["echo:x", "peer 127.0.0.4"], r
     assert len(srv.entries()) == 1

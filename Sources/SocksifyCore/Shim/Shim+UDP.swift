@@ -20,6 +20,7 @@ extension Shim {
             }
             name = known
         }
+        if name == nil && roster.isProxy(destination) { return .direct }  // as for TCP: the proxy itself
         let local = destination.address.isLoopback || destination.address.isUnspecified
         let dnsMustNotLeave = destination.port == 53 && (names.remote || settings.strict)
         if name == nil && local && !settings.proxyLoopback {

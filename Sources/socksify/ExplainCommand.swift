@@ -8,7 +8,7 @@ struct ExplainCommand: ParsableCommand {
         commandName: "socksify explain",
         abstract: "Show which rule a program's connection matches and what socksify would do with it.")
 
-    @Option(help: ArgumentHelp("The rules file (default: the one socksify would use).", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("The rules file (default: the one socksify would use).", valueName: "file"))
     var config: String?
 
     @Argument(help: ArgumentHelp("The program, by name or path.", valueName: "program"))
@@ -52,12 +52,14 @@ struct ExplainCommand: ParsableCommand {
         print("program:     \(program) (\(executable))")
         print("destination: \(host)\(port.map { " port \($0)" } ?? " (any port)")")
         if let line = decision.line {
-            print("matches:     line \(line): \(source(line))")
+            print("matches:     \(decision.isDefault ? "the default, " : "")line \(line): \(source(line))")
         } else {
             print("matches:     no rule; the default applies")
         }
         print("action:      \(Describe.action(decision.action, rules))")
-        if let name = target.name {
+        if let name = target.name, HostsFile(text: RulesFileLocator.read("/etc/hosts") ?? []).addresses(of: name) != nil {
+            print("name:        in /etc/hosts: resolved locally, whatever the proxy")
+        } else if let name = target.name {
             let remote = router.resolvesRemotely(name)
             print("name:        \(remote ? "resolved by the proxy (the program gets a synthetic address)" : "resolved locally (/etc/hosts, then the system resolver)")")
         }

@@ -2,8 +2,17 @@
 /// the file said so, for the log.
 public struct RouteDecision: Sendable {
     public var action: RuleAction
-    /// The rule's line; nil for the default, 0 for a plain --proxy.
+    /// The line that decided: the rule's, or the `default` line's; nil for a file without a
+    /// default line; 0 for a plain --proxy.
     public var line: Int?
+    public var isDefault: Bool
+
+    /// " (rule at line 7)", " (default at line 20)", " (default)", or "" for a plain --proxy.
+    public var logSuffix: String {
+        guard let line else { return " (default)" }
+        if line == 0 { return "" }
+        return (isDefault ? " (default at line " : " (rule at line ") + String(line) + ")"
+    }
 }
 
 /// Looks connections and names up in a program's rules. First match wins.
@@ -27,9 +36,9 @@ public struct Router: Sendable {
 
     public func route(_ target: RouteTarget) -> RouteDecision {
         for rule in rules.rules where rule.matches(target) {
-            return RouteDecision(action: rule.action, line: rule.line)
+            return RouteDecision(action: rule.action, line: rule.line, isDefault: false)
         }
-        return RouteDecision(action: rules.defaultAction, line: rules.defaultLine)
+        return RouteDecision(action: rules.defaultAction, line: rules.defaultLine, isDefault: true)
     }
 
     /// Whether a name the program looks up should be resolved by a proxy (given a synthetic

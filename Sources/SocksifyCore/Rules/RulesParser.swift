@@ -1,4 +1,4 @@
-/// Reads a rules file. The format, one statement a line, `#` starts a comment:
+/// Reads a rules file. The format, one statement a line, a `#` starting a word starts a comment:
 ///
 ///     proxy NAME URL [password-env VARIABLE | password-file PATH]
 ///     rule [app PROGRAMS] [to DESTINATIONS] [port PORTS] ACTION

@@ -6,6 +6,13 @@ extension Shim {
     public func resolve(_ name: UnsafePointer<CChar>, family: Int32, into out: UnsafeMutablePointer<sx_resolution>) -> Int32 {
         let bytes = Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
         let answer = names.resolve(bytes, family: family)
+        // Names answered from /etc/hosts are remembered like names libc resolved, so name rules
+        // still match when the program connects to the address.
+        if router.matchesNames, case .addresses(let addresses, _) = answer, let normalized = HostName.normalized(bytes) {
+            for address in addresses where names.pool.position(of: address) == nil {
+                localNames.note(normalized, for: ConnectDecision.normalized(address))
+            }
+        }
         return write(answer, query: HostName.string(bytes), into: out)
     }
 

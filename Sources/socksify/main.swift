@@ -7,5 +7,13 @@ case "check": CheckCommand.main(Array(arguments.dropFirst()))
 case "explain": ExplainCommand.main(Array(arguments.dropFirst()))
 default:
     let split = CommandLineSplit(arguments, optionsWithValue: Socksify.optionsWithValue)
-    Socksify.main(split.own + ["--"] + split.program)
+    if var quick = QuickOptions.parse(split.own, program: split.program) {
+        do {
+            try quick.run()
+        } catch {
+            Socksify.exit(withError: error)
+        }
+    } else {
+        Socksify.main(split.own + ["--"] + split.program)
+    }
 }

@@ -95,3 +95,46 @@ warn_if_busy() {
         echo "warning: 1-min load average is $load; something else is running and the numbers will be noisy" >&2
     fi
 }
+
+# Start bench/echo_server on 127.0.0.1 (any free port, self-terminating after 30 min),
+# logging into dir $1. Appends its pid to PIDS and sets TARGET_PORT; returns 1 on failure.
+start_echo_server() {
+    local dir="$1"
+    "$BENCH_BIN/echo_server" -b 127.0.0.1 -p 0 --max-seconds 1800 > "$dir/echo.out" 2> "$dir/echo.err" &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do grep -q '^port ' "$dir/echo.out" 2>/dev/null && break; sleep 0.05; done
+    TARGET_PORT="$(awk '/^port /{print $2}' "$dir/echo.out")"
+    [ -n "$TARGET_PORT" ] || { echo "echo server did not start: $(cat "$dir/echo.err")" >&2; return 1; }
+}
+
+# Locate rules-bench (built by `swift build -c release`). Sets RULES_BENCH (empty when
+# not found); env RULES_BENCH overrides. A debug build is used only when there is no
+# release build, with a note: its numbers are not comparable.
+find_rules_bench() {
+    if [ -z "${RULES_BENCH:-}" ]; then
+        local c
+        for c in ${SOCKSIFY_BIN:+"$(dirname "$SOCKSIFY_BIN")/rules-bench"} "$REPO_DIR/.build/release/rules-bench" \
+                 "$REPO_DIR/.build/debug/rules-bench"; do
+            if [ -x "$c" ]; then RULES_BENCH="$c"; break; fi
+        done
+        case "${RULES_BENCH:-}" in */debug/*) note "using a debug build of rules-bench: swift build -c release for real numbers";; esac
+    fi
+    RULES_BENCH="${RULES_BENCH:-}"
+    export RULES_BENCH
+}
+
+# Debian's /usr/bin/valgrind is a /bin/sh wrapper around valgrind.bin; the real launcher
+# is called directly so LD_PRELOAD is not also loaded into a shell first. Sets VALGRIND.
+find_valgrind() {
+    VALGRIND="$(command -v valgrind || true)"
+    [ -n "$VALGRIND" ] && [ -x "$VALGRIND.bin" ] && VALGRIND="$VALGRIND.bin"
+}
+
+# A copy of library $1 without debug info, in dir $2, printed on stdout (or $1 itself
+# when strip fails): valgrind 3.19 gives up on the DWARF 5 that lld and Swift write, and
+# debug info does not change the instruction count.
+nodebug_copy() {
+    local out
+    out="$2/$(basename "$1" .so)-nodebug.so"
+    if command -v strip >/dev/null && strip -g -o "$out" "$1" 2>/dev/null; then echo "$out"; else echo "$1"; fi
+}

@@ -1,6 +1,7 @@
 /*
  * connect_latency [-n N] [-w WARMUP] [-s SIZE] [--socks5 PHOST:PPORT]
  *                 [--expect-peer IP] HOST PORT
+ * connect_latency [same options] --name NAME PORT
  *
  * Runs N timed iterations (after WARMUP untimed ones) of
  *   socket, connect to HOST:PORT, write SIZE bytes (ending in '\n'),
@@ -12,15 +13,22 @@
  * --socks5 PHOST:PPORT  speak SOCKS5 by hand instead: connect to the proxy,
  *                       no-auth greeting, CONNECT HOST:PORT, then the request.
  *                       (The hand-written SOCKS5 client baseline.)
+ * --name NAME          connect by name: every iteration (timed) first calls
+ *                       getaddrinfo(NAME, PORT, AF_INET/SOCK_STREAM), connects to
+ *                       the first result and calls freeaddrinfo, as a real
+ *                       program does. With --socks5, no lookup is made: the
+ *                       name goes to the proxy as SOCKS5 address type 3 (the
+ *                       hand-written floor for remote DNS).
  * --expect-peer IP      before timing, make one connection the same way and ask
  *                       the echo server who it sees ("WHO?"); exit 3 unless it
  *                       answers "peer IP". Proves the connection was proxied.
  *
- * Addresses are numeric IPv4/IPv6 (PHOST may be "[v6]:port"). A watchdog
+ * Addresses (HOST, PHOST) are numeric IPv4/IPv6 (PHOST may be "[v6]:port"). A watchdog
  * (SIGALRM, 10 s per iteration) kills the run if anything hangs.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +42,8 @@ static struct sockaddr_storage target, proxy;
 static socklen_t target_len, proxy_len;
 static int use_socks = 0;
 static size_t req_size = 32;
+static const char *target_name = NULL; /* --name: resolved on every round */
+static char target_port_text[8];
 
 static int parse_addr(const char *host, long port, struct sockaddr_storage *ss, socklen_t *len) {
     memset(ss, 0, sizeof *ss);
@@ -78,14 +88,22 @@ static int socks5_handshake(int fd) {
     if (b[0] != 5 || b[1] != 0) { errno = EPROTO; return -1; }
     size_t n = 0;
     b[n++] = 5; b[n++] = 1; b[n++] = 0;            /* VER, CONNECT, RSV */
-    if (target.ss_family == AF_INET) {
+    if (target_name) {                             /* the proxy resolves it */
+        size_t len = strlen(target_name);
+        unsigned short port = htons((unsigned short)atoi(target_port_text));
+        unsigned char req[3 + 2 + 255 + 2];        /* len <= 255, checked in main */
+        memcpy(req, b, n);
+        req[n++] = 3; req[n++] = (unsigned char)len; memcpy(req + n, target_name, len); n += len;
+        memcpy(req + n, &port, 2); n += 2;
+        if (write_all(fd, req, n) < 0) return -1;
+    } else if (target.ss_family == AF_INET) {
         struct sockaddr_in *s4 = (struct sockaddr_in *)&target;
         b[n++] = 1; memcpy(b + n, &s4->sin_addr, 4); n += 4; memcpy(b + n, &s4->sin_port, 2); n += 2;
     } else {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&target;
         b[n++] = 4; memcpy(b + n, &s6->sin6_addr, 16); n += 16; memcpy(b + n, &s6->sin6_port, 2); n += 2;
     }
-    if (write_all(fd, b, n) < 0) return -1;
+    if (!target_name && write_all(fd, b, n) < 0) return -1;
     if (read_exact(fd, b, 4) < 0) return -1;
     if (b[0] != 5) { errno = EPROTO; return -1; }
     if (b[1] != 0) { errno = ECONNREFUSED; return -1; }
@@ -100,6 +118,24 @@ static int socks5_handshake(int fd) {
 
 /* one round trip; reply (SIZE bytes) is left in `reply`. Returns 0 or -1 (errno set). */
 static int one_round(const char *request, char *reply) {
+    if (target_name && !use_socks) {
+        /* look the name up every time, as a program that connects by name does */
+        struct addrinfo hints, *res = NULL;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_INET;
+        hints.ai_socktype = SOCK_STREAM;
+        int g = getaddrinfo(target_name, target_port_text, &hints, &res);
+        if (g != 0 || !res) {
+            fprintf(stderr, "connect_latency: getaddrinfo(%s): %s\n", target_name,
+                    g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+            if (res) freeaddrinfo(res);
+            errno = EHOSTUNREACH;
+            return -1;
+        }
+        memcpy(&target, res->ai_addr, res->ai_addrlen);
+        target_len = res->ai_addrlen;
+        freeaddrinfo(res);
+    }
     int fd = socket(use_socks ? proxy.ss_family : target.ss_family, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     int rc = -1;
@@ -136,7 +172,8 @@ static long long now_ns(void) {
 }
 
 __attribute__((noreturn)) static void usage(const char *p) {
-    fprintf(stderr, "usage: %s [-n N] [-w WARMUP] [-s SIZE] [--socks5 PHOST:PPORT] [--expect-peer IP] HOST PORT\n", p);
+    fprintf(stderr, "usage: %s [-n N] [-w WARMUP] [-s SIZE] [--socks5 PHOST:PPORT] [--expect-peer IP] HOST PORT\n"
+                    "       %s [same options] --name NAME PORT\n", p, p);
     exit(2);
 }
 
@@ -150,10 +187,18 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) req_size = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--socks5") && i + 1 < argc) socks = argv[++i];
         else if (!strcmp(argv[i], "--expect-peer") && i + 1 < argc) expect_peer = argv[++i];
+        else if (!strcmp(argv[i], "--name") && i + 1 < argc) target_name = argv[++i];
         else usage(argv[0]);
     }
-    if (argc - i != 2 || n < 1 || warmup < 0 || req_size < 32 || req_size > 65536) usage(argv[0]);
-    if (parse_addr(argv[i], atol(argv[i + 1]), &target, &target_len) < 0) {
+    if (argc - i != (target_name ? 1 : 2) || n < 1 || warmup < 0 || req_size < 32 || req_size > 65536) usage(argv[0]);
+    if (target_name) {
+        long port = atol(argv[i]);
+        if (port < 1 || port > 65535 || strlen(target_name) > 255) {
+            fprintf(stderr, "bad target %s:%s\n", target_name, argv[i]);
+            return 2;
+        }
+        snprintf(target_port_text, sizeof target_port_text, "%ld", port);
+    } else if (parse_addr(argv[i], atol(argv[i + 1]), &target, &target_len) < 0) {
         fprintf(stderr, "bad target %s:%s\n", argv[i], argv[i + 1]);
         return 2;
     }

@@ -41,10 +41,7 @@ callgrind_count() {
     awk '/Collected :/ { s += $NF; found = 1 } END { if (found) print s }' "$log"
 }
 
-# Debian's /usr/bin/valgrind is a /bin/sh wrapper around valgrind.bin; call the real
-# launcher directly so LD_PRELOAD is not also loaded into a shell first.
-VALGRIND="$(command -v valgrind || true)"
-[ -n "$VALGRIND" ] && [ -x "$VALGRIND.bin" ] && VALGRIND="$VALGRIND.bin"
+find_valgrind   # valgrind.bin, not Debian's shell wrapper (see common.sh)
 
 echo "== startup: instructions executed by $TRUE_BIN (callgrind) =="
 if [ -z "$VALGRIND" ]; then
@@ -61,10 +58,8 @@ else
         # valgrind 3.19 gives up on some DWARF 5 that Swift emits ("debuginfo reader:
         # ... Giving up"); debug info does not change the instruction count, so measure a
         # copy without it.
-        cg_lib="$SOCKSIFY_LIB" cg_note=""
-        if command -v strip >/dev/null && strip -g -o "$TMP/libsocksify-nodebug.so" "$SOCKSIFY_LIB" 2>/dev/null; then
-            cg_lib="$TMP/libsocksify-nodebug.so" cg_note="(debug info stripped)"
-        fi
+        cg_lib="$(nodebug_copy "$SOCKSIFY_LIB" "$TMP")" cg_note=""
+        [ "$cg_lib" != "$SOCKSIFY_LIB" ] && cg_note="(debug info stripped)"
         add_row "socksify (LD_PRELOAD)" "$(callgrind_count LD_PRELOAD="$cg_lib" SOCKSIFY_PROXY="$PROXY_URL")" "$cg_note"
     else
         add_row "socksify (LD_PRELOAD)" "" "libsocksify.so not built (swift build -c release)"

@@ -6,6 +6,9 @@
 
 #ifdef _GNU_SOURCE
 int sx_real_sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags);
+// The interposers, callable from each other (syscall.c dispatches to them).
+int sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags);
+int recvmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags, struct timespec *timeout);
 #endif
 
 #define SX_EXPORT __attribute__((visibility("default")))

@@ -4,7 +4,9 @@ extension Shim {
     /// connect(2). Returns what connect returns, with errno set on failure.
     public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
         guard let address, let destination = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)) else {
-            associations.of(fd)?.peer = nil  // AF_UNSPEC: the program dissolves its UDP "connection"
+            guard let association = associations.of(fd) else { return sx_real_connect(fd, address, length) }
+            // AF_UNSPEC: the program dissolves its UDP "connection"; the association stays.
+            association.peer = nil
             return sx_real_connect(fd, address, length)
         }
         let type = sx_socket_type(fd)

@@ -53,18 +53,22 @@ extension Shim {
         var association = associations.of(fd)
         let asked: SocksDestination
         let candidates: [Int]
+        var namedDestination: Endpoint? = nil
         if let named {
             guard let destination = Endpoint(sockaddr: UnsafeRawPointer(named), length: Int(message.pointee.msg_namelen)) else {
                 return passToLibc
             }
             switch routeDatagram(to: destination) {
-            case .direct: return passToLibc
+            case .direct:
+                association?.noteDirectPeer(destination)
+                return passToLibc
             case .refuse(let errno, let why):
                 log.error("send to " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
                 return Int(fail(errno))
             case .proxy(let list, let target):
                 asked = target
                 candidates = list
+                if case .domain = target.address { namedDestination = destination }
             }
         } else {
             guard let association, let peer = association.peer else { return passToLibc }
@@ -78,6 +82,7 @@ extension Shim {
             association = associations.ofSocket(fd) ?? openAssociation(fd, candidates: candidates, for: asked)
             guard association != nil else { return -1 }
         }
+        if let namedDestination { association!.noteNamedPeer(namedDestination) }
         return sendWrapped(fd, association!, asked: asked, message: message, flags: flags)
     }
 
@@ -96,7 +101,8 @@ extension Shim {
         let count = Int(message.pointee.msg_iovlen)
         var payload = 0
         for i in 0..<count { payload += message.pointee.msg_iov[i].iov_len }
-        guard payload + header.count <= 65507 else { return Int(fail(EMSGSIZE)) }  // the largest UDP payload
+        // The largest UDP payload over the relay's family (IPv4 65507, IPv6 65527).
+        guard payload + header.count <= (association.relay.family == AF_INET6 ? 65527 : 65507) else { return Int(fail(EMSGSIZE)) }
 
         let relay = sx_socket_domain(fd) == AF_INET6 ? association.relay.asIPv6 : association.relay
         var relayBytes = relay.sockaddrBytes
@@ -186,12 +192,23 @@ extension Shim {
     }
 
     /// A socket that has not sent yet has no port; datagrams from the relay need one to reach it.
+    /// The port is chosen here rather than by bind(0): Linux keeps only an explicitly bound
+    /// port when the program later dissolves a UDP "connection" (connect AF_UNSPEC), and the
+    /// relay knows the socket by its port.
     func bindIfNeeded(_ fd: Int32) throws(SocksError) {
         guard sx_socket_local_port(fd) == 0 else { return }
-        let any = sx_socket_domain(fd) == AF_INET6 ? Endpoint(.v6(IPv6Address(high: 0, low: 0)), port: 0) : Endpoint(.v4(IPv4Address(0)), port: 0)
+        for _ in 0..<32 {
+            let port = UInt16(32768 + arc4random_uniform(28232))  // Linux's default ephemeral range
+            if bind(fd, port: port) == 0 { return }
+            if sx_errno() != EADDRINUSE { break }
+        }
+        if bind(fd, port: 0) != 0 && sx_errno() != EINVAL { throw .io(errno: sx_errno()) }
+    }
+
+    func bind(_ fd: Int32, port: UInt16) -> Int32 {
+        let any = sx_socket_domain(fd) == AF_INET6 ? Endpoint(.v6(IPv6Address(high: 0, low: 0)), port: port) : Endpoint(.v4(IPv4Address(0)), port: port)
         let bytes = any.sockaddrBytes
-        let result = bytes.withUnsafeBytes { sx_real_bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
-        if result != 0 && sx_errno() != EINVAL { throw .io(errno: sx_errno()) }
+        return bytes.withUnsafeBytes { sx_real_bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
     }
 
     /// connect(2) on a UDP socket whose destination goes through a proxy: the socket is
@@ -199,7 +216,10 @@ extension Shim {
     func connectDatagram(_ fd: Int32, destination: Endpoint, address: UnsafePointer<sockaddr>, length: socklen_t) -> Int32 {
         switch routeDatagram(to: destination) {
         case .direct:
-            associations.of(fd)?.peer = nil
+            if let association = associations.of(fd) {
+                association.peer = nil
+                association.noteDirectPeer(destination)
+            }
             return sx_real_connect(fd, address, length)
         case .refuse(let errno, let why):
             log.error("connect udp " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
@@ -244,17 +264,26 @@ extension Shim {
             if received < 0 { return -1 }
             let source = from.withUnsafeBytes { Endpoint(sockaddr: $0.baseAddress!, length: min(fromLength, 128)) }
             let fromRelay = source.map { ConnectDecision.sameHost($0, association.relay) } ?? false
-            var decoded: (header: Socks5UDPHeader, dataOffset: Int)? = nil
+            var payloadOffset = 0
+            var shownSource: Endpoint? = source
+            var accepted = false
             if fromRelay {
-                decoded = buffer.withUnsafeBytes { raw -> (header: Socks5UDPHeader, dataOffset: Int)? in
+                let decoded = buffer.withUnsafeBytes { raw -> (header: Socks5UDPHeader, dataOffset: Int)? in
                     do throws(SocksError) {
                         return try Socks5UDPHeader.decode(UnsafeRawBufferPointer(rebasing: raw[0..<received]))
                     } catch {
                         return nil
                     }
                 }
+                if let (header, offset) = decoded, header.fragment == 0, let sender = programView(of: header.address, association) {
+                    accepted = true
+                    payloadOffset = offset
+                    shownSource = sender
+                }
+            } else if let source, association.isDirectPeer(source) {
+                accepted = true  // a reply from a peer the rules send to directly: as it is
             }
-            guard let (header, offset) = decoded, header.fragment == 0 else {
+            guard accepted else {
                 // Not a datagram for the program: consume it if it was only peeked, then wait
                 // for the next unless the program asked not to block.
                 if flags & Int32(MSG_PEEK) != 0 { _ = sx_real_recv(fd, nil, 0, flags & ~Int32(MSG_PEEK)) }
@@ -263,38 +292,50 @@ extension Shim {
                 }
                 continue
             }
-            let data = received - offset
+            let data = received - payloadOffset
             var copied = 0
             for i in 0..<count where copied < data {
                 let vector = message.pointee.msg_iov[i]
                 let n = min(vector.iov_len, data - copied)
                 if n > 0, let base = vector.iov_base {
-                    buffer.withUnsafeBytes { base.copyMemory(from: $0.baseAddress! + offset + copied, byteCount: n) }
+                    buffer.withUnsafeBytes { base.copyMemory(from: $0.baseAddress! + payloadOffset + copied, byteCount: n) }
                 }
                 copied += n
             }
-            fillSource(message, header.address, family: sx_socket_domain(fd))
+            if let shownSource { fillSource(message, shownSource, family: sx_socket_domain(fd)) }
             message.pointee.msg_controllen = controlLength == 0 ? 0 : Int(controlUsed)
             message.pointee.msg_flags = (receivedFlags & ~Int32(MSG_TRUNC)) | (data > copied ? Int32(MSG_TRUNC) : 0)
             return flags & Int32(MSG_TRUNC) != 0 ? data : copied
         }
     }
 
-    /// The sender the program sees: the address in the header (a name as its synthetic address).
-    func fillSource(_ message: UnsafeMutablePointer<msghdr>, _ source: SocksDestination, family: Int32) {
-        guard let name = message.pointee.msg_name else { return }
-        var endpoint: Endpoint
-        switch source.address {
-        case .ip(let address): endpoint = Endpoint(address, port: source.port)
-        case .domain(let text):
-            if let table = names.table, let normalized = HostName.normalized(Array(text.utf8)) {
-                let position = table.position(for: normalized, poolSize: names.pool.size)
-                endpoint = Endpoint(.v4(names.pool.ipv4(at: position)), port: source.port)
-                if family == AF_INET6 { endpoint = Endpoint(.v6(names.pool.ipv6(at: position)), port: source.port) }
-            } else {
-                endpoint = Endpoint(.v4(IPv4Address(0)), port: source.port)
+    /// Who a relayed datagram is from, as the program should see it; nil to drop it. A connected
+    /// socket hears only its peer (as the kernel would make it), shown as the program named it;
+    /// a name the program reached through its synthetic address is shown as that address.
+    func programView(of sender: SocksDestination, _ association: UDPAssociation) -> Endpoint? {
+        if let peer = association.peer {
+            switch (peer.asked.address, sender.address) {
+            case (.ip(let wanted), .ip(let got)):
+                let same = ConnectDecision.normalized(wanted) == ConnectDecision.normalized(got) && peer.asked.port == sender.port
+                return same ? peer.endpoint : nil
+            default:
+                return peer.asked.port == sender.port ? peer.endpoint : nil  // a name: its address is the proxy's business
             }
         }
+        switch sender.address {
+        case .ip(let address):
+            return association.namedPeer(port: sender.port) ?? Endpoint(address, port: sender.port)
+        case .domain(let text):
+            guard let table = names.table, let normalized = HostName.normalized(Array(text.utf8)) else { return nil }
+            let position = table.position(for: normalized, poolSize: names.pool.size)
+            return Endpoint(.v4(names.pool.ipv4(at: position)), port: sender.port)
+        }
+    }
+
+    /// Writes the sender into msg_name, in the socket's family.
+    func fillSource(_ message: UnsafeMutablePointer<msghdr>, _ source: Endpoint, family: Int32) {
+        guard let name = message.pointee.msg_name else { return }
+        var endpoint = source
         if family == AF_INET6 { endpoint = endpoint.asIPv6 }
         let bytes = endpoint.sockaddrBytes
         let room = Int(message.pointee.msg_namelen)

@@ -11,6 +11,40 @@ public final class UDPAssociation: @unchecked Sendable {
     /// Descriptors that refer to the socket; the control connection closes with the last.
     var descriptors = 0
     var dead = false
+    /// Peers the socket sends to directly (rules say direct): their replies are not wrapped.
+    private var directPeers: [Endpoint] = []
+    /// Names sent to through the proxy, by port: replies, which the proxy reports from the
+    /// address it resolved, are shown as coming from the synthetic address the program used.
+    private var namedPeers: [(port: UInt16, endpoint: Endpoint)] = []
+
+    public func noteDirectPeer(_ peer: Endpoint) {
+        sx_lock()
+        if !directPeers.contains(peer) {
+            if directPeers.count >= 16 { directPeers.removeFirst() }
+            directPeers.append(peer)
+        }
+        sx_unlock()
+    }
+
+    public func isDirectPeer(_ source: Endpoint) -> Bool {
+        sx_lock()
+        defer { sx_unlock() }
+        return directPeers.contains { ConnectDecision.sameHost($0, source) }
+    }
+
+    public func noteNamedPeer(_ peer: Endpoint) {
+        sx_lock()
+        namedPeers.removeAll { $0.port == peer.port }
+        if namedPeers.count >= 16 { namedPeers.removeFirst() }
+        namedPeers.append((peer.port, peer))
+        sx_unlock()
+    }
+
+    public func namedPeer(port: UInt16) -> Endpoint? {
+        sx_lock()
+        defer { sx_unlock() }
+        return namedPeers.first { $0.port == port }?.endpoint
+    }
 
     init(control: Int32, relay: Endpoint, proxyLabel: String) {
         self.control = control

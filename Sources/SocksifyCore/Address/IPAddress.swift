@@ -72,12 +72,22 @@ public enum IPAddress: Hashable, Sendable {
     }
 
     /// Parses a numeric address (inet_pton rules), without brackets.
-    public static func parse(_ text: String) -> IPAddress? {
+    public static func parse(_ text: String) -> IPAddress? { parse(bytes: Array(text.utf8)) }
+
+    /// The same from bytes, without building a String (the rules parser reads many).
+    public static func parse(bytes text: [UInt8]) -> IPAddress? {
+        // Only digits, hex, '.', ':' can make an address: most names are rejected without a call.
+        guard !text.isEmpty, text.count <= 45, text.allSatisfy({
+            ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
+                || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":")
+        }) else { return nil }
+        var cText = text.map { CChar(bitPattern: $0) }
+        cText.append(0)
         var buffer = [UInt8](repeating: 0, count: 16)
-        let family: Int32? = text.withCString { cText in
+        let family: Int32? = cText.withUnsafeBufferPointer { c in
             buffer.withUnsafeMutableBytes { out -> Int32? in
-                if inet_pton(AF_INET, cText, out.baseAddress) == 1 { return AF_INET }
-                if inet_pton(AF_INET6, cText, out.baseAddress) == 1 { return AF_INET6 }
+                if inet_pton(AF_INET, c.baseAddress, out.baseAddress) == 1 { return AF_INET }
+                if inet_pton(AF_INET6, c.baseAddress, out.baseAddress) == 1 { return AF_INET6 }
                 return nil
             }
         }

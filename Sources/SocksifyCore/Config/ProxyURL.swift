@@ -11,7 +11,7 @@ public enum ProxyURL {
 
     public static func parse(_ url: String) throws(ProxyURLError) -> ProxySpec {
         let bytes = Array(url.utf8)
-        let text = redacted(bytes)  // messages are logged: never with the password
+        var text: String { redacted(bytes) }  // messages are logged: never with the password
         guard let schemeEnd = find(bytes, "://") else {
             throw ProxyURLError("'" + text + "' is not a proxy URL: expected e.g. socks5://127.0.0.1:1080")
         }
@@ -60,7 +60,7 @@ public enum ProxyURL {
                 guard after.first == UInt8(ascii: ":") else { throw ProxyURLError("unexpected text after ']' in '" + text + "'") }
                 portText = Array(after.dropFirst())
             }
-            guard case .v6? = IPAddress.parse(string(host)) else {
+            guard case .v6? = IPAddress.parse(bytes: host) else {
                 throw ProxyURLError("'" + string(host) + "' in brackets is not an IPv6 address")
             }
         } else {

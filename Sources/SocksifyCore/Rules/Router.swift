@@ -22,8 +22,11 @@ public struct Router: Sendable {
     /// Whether any rule matches names, so names resolved locally are worth remembering.
     public let matchesNames: Bool
 
+    let index: RuleIndex
+
     public init(_ rules: RuleSet) {
         self.rules = rules
+        index = RuleIndex(rules.rules)
         matchesNames = rules.rules.contains { rule in
             rule.destinations.contains {
                 switch $0 {
@@ -35,7 +38,18 @@ public struct Router: Sendable {
     }
 
     public func route(_ target: RouteTarget) -> RouteDecision {
-        for rule in rules.rules where rule.matches(target) {
+        var first = Int.max
+        index.candidates(target) { list in
+            for rule in list {
+                if rule >= first { break }
+                if rules.rules[rule].matches(portOf: target) {
+                    first = rule
+                    break
+                }
+            }
+        }
+        if first != Int.max {
+            let rule = rules.rules[first]
             return RouteDecision(action: rule.action, line: rule.line, isDefault: false)
         }
         return RouteDecision(action: rules.defaultAction, line: rules.defaultLine, isDefault: true)
@@ -45,8 +59,11 @@ public struct Router: Sendable {
     /// address). The port is not known yet, so: yes if any rule that can match this name, before
     /// one that matches it on every port, sends it to a proxy that resolves names.
     public func resolvesRemotely(_ name: [UInt8]) -> Bool {
-        let target = RouteTarget(name: name)
-        for rule in rules.rules where rule.destinations.isEmpty || rule.destinations.contains(where: { $0.matches(target) }) {
+        var matching: [Int] = []
+        index.candidates(RouteTarget(name: name)) { matching += $0 }
+        matching.sort()
+        for i in matching {
+            let rule = rules.rules[i]
             if sendsNamesToProxy(rule.action) { return true }
             if rule.ports == nil { return false }
         }

@@ -61,8 +61,13 @@ public struct Rule: Sendable {
     public init() {}
 
     public func matches(_ target: RouteTarget) -> Bool {
-        if let ports, let port = target.port, !ports.contains(port) { return false }
-        return destinations.isEmpty || destinations.contains { $0.matches(target) }
+        matches(portOf: target) && (destinations.isEmpty || destinations.contains { $0.matches(target) })
+    }
+
+    /// The port condition alone (the router's index has already matched the destination).
+    public func matches(portOf target: RouteTarget) -> Bool {
+        guard let ports, let port = target.port else { return true }
+        return ports.contains(port)
     }
 }
 

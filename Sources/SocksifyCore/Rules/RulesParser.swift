@@ -69,10 +69,10 @@ public struct RulesParser {
 
     mutating func statement(_ tokens: [Token], line: Int) {
         switch tokens[0].text {
-        case Array("proxy".utf8): proxyStatement(tokens, line: line)
-        case Array("rule".utf8): ruleStatement(tokens, line: line)
-        case Array("default".utf8): defaultStatement(tokens, line: line)
-        case Array("set".utf8): setStatement(tokens, line: line)
+        case Keyword.kProxy: proxyStatement(tokens, line: line)
+        case Keyword.kRule: ruleStatement(tokens, line: line)
+        case Keyword.kDefault: defaultStatement(tokens, line: line)
+        case Keyword.kSet: setStatement(tokens, line: line)
         default:
             error(line, tokens[0].column, "unknown statement '" + s(tokens[0].text) + "'",
                   hint: "a line starts with proxy, rule, default or set")
@@ -117,7 +117,7 @@ public struct RulesParser {
                 return
             }
             let keyword = tokens[3].text
-            guard keyword == Array("password-env".utf8) || keyword == Array("password-file".utf8) else {
+            guard keyword == Keyword.kPasswordEnv || keyword == Keyword.kPasswordFile else {
                 error(line, tokens[3].column, "unexpected '" + s(keyword) + "'",
                       hint: "use password-env VARIABLE or password-file PATH")
                 return
@@ -134,7 +134,7 @@ public struct RulesParser {
             }
             let value = s(tokens[4].text)
             switch tokens[3].text {
-            case Array("password-env".utf8):
+            case Keyword.kPasswordEnv:
                 guard let password = environment(value) else {
                     error(line, tokens[4].column, "environment variable " + value + " is not set",
                           hint: "export " + value + "=… before running socksify")
@@ -166,7 +166,7 @@ public struct RulesParser {
         var i = 1
         while i < tokens.count {
             let keyword = tokens[i].text
-            guard keyword == Array("app".utf8) || keyword == Array("to".utf8) || keyword == Array("port".utf8) else { break }
+            guard keyword == Keyword.kApp || keyword == Keyword.kTo || keyword == Keyword.kPort else { break }
             if seen.contains(keyword) {
                 error(line, tokens[i].column, "'" + s(keyword) + "' appears twice in one rule", hint: "put all values in one comma-separated list")
                 return
@@ -179,8 +179,8 @@ public struct RulesParser {
             let value = tokens[i + 1]
             guard let items = list(value, line: line) else { return }
             switch keyword {
-            case Array("app".utf8): rule.programs = items.map { ProgramPattern($0.text) }
-            case Array("to".utf8):
+            case Keyword.kApp: rule.programs = items.map { ProgramPattern($0.text) }
+            case Keyword.kTo:
                 for item in items {
                     guard let pattern = destination(item, line: line) else { return }
                     rule.destinations.append(pattern)
@@ -218,15 +218,15 @@ public struct RulesParser {
     mutating func action(_ tokens: [Token], line: Int, rule: Int?) -> RuleAction? {
         let word = tokens[0].text
         switch word {
-        case Array("direct".utf8), Array("block".utf8):
+        case Keyword.kDirect, Keyword.kBlock:
             guard tokens.count == 1 else {
                 error(line, tokens[1].column, "nothing may follow '" + s(word) + "'")
                 return nil
             }
-            return word == Array("direct".utf8) ? .direct : .block
-        case Array("via".utf8), Array("chain".utf8), Array("failover".utf8):
+            return word == Keyword.kDirect ? .direct : .block
+        case Keyword.kVia, Keyword.kChain, Keyword.kFailover:
             let names = Array(tokens.dropFirst())
-            let isVia = word == Array("via".utf8)
+            let isVia = word == Keyword.kVia
             if isVia && names.count != 1 {
                 error(line, tokens[0].column, "via takes exactly one proxy name",
                       hint: names.isEmpty ? "via NAME" : "for several proxies use chain (through each in turn) or failover (the first that works)")
@@ -262,8 +262,8 @@ public struct RulesParser {
             guard indexes.count == names.count else { continue }
             let action: RuleAction
             switch kind {
-            case Array("via".utf8): action = .via(indexes[0])
-            case Array("chain".utf8): action = .chain(indexes)
+            case Keyword.kVia: action = .via(indexes[0])
+            case Keyword.kChain: action = .chain(indexes)
             default: action = .failover(indexes)
             }
             if let rule { set.rules[rule].action = action } else { set.defaultAction = action }
@@ -280,13 +280,13 @@ public struct RulesParser {
         }
         let option = tokens[1].text
         switch option {
-        case Array("strict".utf8), Array("proxy-loopback".utf8):
+        case Keyword.kStrict, Keyword.kProxyLoopback:
             guard tokens.count == 2 else {
                 error(line, tokens[2].column, "'" + s(option) + "' takes no value")
                 return
             }
-            if option == Array("strict".utf8) { set.options.strict = true } else { set.options.proxyLoopback = true }
-        case Array("connect-timeout".utf8), Array("handshake-timeout".utf8), Array("failover-retry".utf8):
+            if option == Keyword.kStrict { set.options.strict = true } else { set.options.proxyLoopback = true }
+        case Keyword.kConnectTimeout, Keyword.kHandshakeTimeout, Keyword.kFailoverRetry:
             guard tokens.count == 3 else {
                 error(line, tokens[1].column, "'" + s(option) + "' takes one value in seconds", hint: "set " + s(option) + " 10")
                 return
@@ -296,8 +296,8 @@ public struct RulesParser {
                 return
             }
             switch option {
-            case Array("connect-timeout".utf8): set.options.connectTimeoutMilliseconds = ms
-            case Array("handshake-timeout".utf8): set.options.handshakeTimeoutMilliseconds = ms
+            case Keyword.kConnectTimeout: set.options.connectTimeoutMilliseconds = ms
+            case Keyword.kHandshakeTimeout: set.options.handshakeTimeoutMilliseconds = ms
             default: set.options.failoverRetryMilliseconds = ms
             }
         default:
@@ -328,10 +328,9 @@ public struct RulesParser {
         let text = item.text
         if text == [UInt8(ascii: "*")] { return .any }
         if let slash = text.firstIndex(of: UInt8(ascii: "/")) {
-            let addressText = s(Array(text[..<slash]))
             let prefixText = Array(text[(slash + 1)...])
-            guard let address = IPAddress.parse(addressText) else {
-                error(line, item.column, "'" + addressText + "' is not an IP address", hint: "a network is written 10.0.0.0/8 or fd00::/8")
+            guard let address = IPAddress.parse(bytes: Array(text[..<slash])) else {
+                error(line, item.column, "'" + s(Array(text[..<slash])) + "' is not an IP address", hint: "a network is written 10.0.0.0/8 or fd00::/8")
                 return nil
             }
             let maximum = { if case .v4 = address { return 32 } else { return 128 } }()
@@ -341,7 +340,7 @@ public struct RulesParser {
             }
             return .network(address, prefix: prefix)
         }
-        if let address = IPAddress.parse(s(text)) {
+        if let address = IPAddress.parse(bytes: text) {
             if case .v4 = address { return .network(address, prefix: 32) }
             return .network(address, prefix: 128)
         }
@@ -414,6 +413,30 @@ public struct RulesParser {
     }
 
     func s(_ bytes: [UInt8]) -> String { HostName.string(bytes) }
+}
+
+/// The words of the format, as bytes once (comparing against a fresh array each time showed up
+/// in profiles of large files).
+enum Keyword {
+    static let kProxy = Array("proxy".utf8)
+    static let kRule = Array("rule".utf8)
+    static let kDefault = Array("default".utf8)
+    static let kSet = Array("set".utf8)
+    static let kApp = Array("app".utf8)
+    static let kTo = Array("to".utf8)
+    static let kPort = Array("port".utf8)
+    static let kDirect = Array("direct".utf8)
+    static let kBlock = Array("block".utf8)
+    static let kVia = Array("via".utf8)
+    static let kChain = Array("chain".utf8)
+    static let kFailover = Array("failover".utf8)
+    static let kPasswordEnv = Array("password-env".utf8)
+    static let kPasswordFile = Array("password-file".utf8)
+    static let kStrict = Array("strict".utf8)
+    static let kProxyLoopback = Array("proxy-loopback".utf8)
+    static let kConnectTimeout = Array("connect-timeout".utf8)
+    static let kHandshakeTimeout = Array("handshake-timeout".utf8)
+    static let kFailoverRetry = Array("failover-retry".utf8)
 }
 
 /// Every problem found in a file.

@@ -16,6 +16,9 @@ public enum ProxyURL {
             throw ProxyURLError("'" + text + "' is not a proxy URL: expected e.g. socks5://127.0.0.1:1080")
         }
         let scheme = asciiLowercased(Array(bytes[0..<schemeEnd]))
+        guard !scheme.contains(UInt8(ascii: "@")), !scheme.contains(UInt8(ascii: ":")) else {
+            throw ProxyURLError("'" + text + "' is not a proxy URL: expected e.g. socks5://127.0.0.1:1080")
+        }
         let proto: ProxyProtocol
         switch scheme {
         case Array("socks5".utf8): proto = .socks5
@@ -89,11 +92,28 @@ public enum ProxyURL {
     }
 
     /// The URL with the password (if any) shown as ****.
+    /// Every "user:password@" in the text, wherever it stands (even in text that is not quite a
+    /// URL), has its password replaced: in each run between '/' and blanks, from the first ':'
+    /// before the last '@' up to that '@' (a password may itself hold '@', as the parser allows).
     public static func redacted(_ bytes: [UInt8]) -> String {
-        let start = find(bytes, "://").map { $0 + 3 } ?? 0  // also for text that is not quite a URL
-        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at >= start,
-              let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")) else { return string(bytes) }
-        return string(Array(bytes[...colon])) + "****" + string(Array(bytes[at...]))
+        var passwords: [Range<Int>] = []
+        var start = 0
+        for end in 0...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: "/") || bytes[end] <= 0x20 {
+            if let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")),
+               let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")) {
+                passwords.append((colon + 1)..<at)
+            }
+            start = end + 1
+        }
+        var out: [UInt8] = []
+        var i = 0
+        for password in passwords {
+            out += bytes[i..<password.lowerBound]
+            out += Array("****".utf8)
+            i = password.upperBound
+        }
+        out += bytes[i...]
+        return string(out)
     }
 
     static func parsePort(_ digits: [UInt8]) -> UInt16? {

@@ -52,10 +52,11 @@ public struct AddressPool: Equatable, Sendable {
         return (a.value & mask, prefix)
     }
 
-    /// Parses "X::/N" (N from 64 to 120).
+    /// Parses "X::/N" (N from 64 to 120). Not inside ::/64, which holds ::1 and the
+    /// IPv4-mapped addresses (those read as IPv4 and would never map back to a name).
     public static func parseIPv6(_ text: String) -> (high: UInt64, lowBase: UInt64, prefix: Int)? {
         guard let (address, prefix) = splitCIDR(text), case .v6(let a)? = IPAddress.parse(address),
-              (64...120).contains(prefix) else { return nil }
+              (64...120).contains(prefix), a.high != 0 else { return nil }
         let lowMask: UInt64 = prefix == 64 ? 0 : ~UInt64(0) << UInt64(128 - prefix)
         return (a.high, a.low & lowMask, prefix)
     }

@@ -39,6 +39,8 @@ public enum Socks5AddressCodec {
         case ipv4: address = .ip(.v4(IPv4Address(bytes[s + 1], bytes[s + 2], bytes[s + 3], bytes[s + 4])))
         case ipv6: address = .ip(.v6(IPv6Address(bytes: Array(bytes[(s + 1)..<(s + 17)]))))
         default:
+            // Lenient on purpose: proxies send empty or odd names as BND.ADDR, which nothing uses;
+            // refusing them would fail a connection that worked. Bytes are kept one per scalar.
             var name = ""
             for byte in bytes[(s + 2)..<(s + addressEnd)] { name.unicodeScalars.append(Unicode.Scalar(byte)) }
             address = .domain(name)

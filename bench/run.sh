@@ -2,7 +2,8 @@
 # Run all socksify benchmarks and print their tables.
 #   bench/run.sh                      # everything
 #   RUNS=50 N=500 REPEATS=1 bench/run.sh   # quicker, noisier
-# startup.sh, connect_latency.sh (with the remote DNS rows), rules.sh (1,000-rule file).
+# startup.sh, connect_latency.sh (with the remote DNS rows), rules.sh (1,000-rule file),
+# udp_latency.sh (datagrams through danted).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
@@ -21,4 +22,6 @@ echo
 "$here/connect_latency.sh" || status=1
 echo
 "$here/rules.sh" || status=1
+echo
+"$here/udp_latency.sh" || status=1
 exit $status

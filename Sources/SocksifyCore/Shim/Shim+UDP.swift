@@ -104,8 +104,7 @@ extension Shim {
         // The largest UDP payload over the relay's family (IPv4 65507, IPv6 65527).
         guard payload + header.count <= (association.relay.family == AF_INET6 ? 65527 : 65507) else { return Int(fail(EMSGSIZE)) }
 
-        let relay = sx_socket_domain(fd) == AF_INET6 ? association.relay.asIPv6 : association.relay
-        var relayBytes = relay.sockaddrBytes
+        var relayBytes = association.relayAddress
         return header.withUnsafeMutableBytes { headerBytes in
             relayBytes.withUnsafeMutableBytes { relayRaw in
                 var vectors = [iovec](repeating: iovec(), count: count + 1)
@@ -186,7 +185,7 @@ extension Shim {
             }
             return .failure(error)
         }
-        let association = UDPAssociation(control: control, relay: relay, proxyLabel: label)
+        let association = UDPAssociation(control: control, relay: relay, proxyLabel: label, family: sx_socket_domain(fd))
         associations.attach(association, to: fd, inode: sx_socket_inode(fd))
         return .success(association)
     }
@@ -243,7 +242,9 @@ extension Shim {
         let count = Int(message.pointee.msg_iovlen)
         var room = 0
         for i in 0..<count { room += message.pointee.msg_iov[i].iov_len }
-        var buffer = [UInt8](repeating: 0, count: min(room, 65535) + Socks5UDPHeader.maximumLength)
+        // Not zero-filled: the kernel writes what is read, and this runs for every datagram.
+        let capacity = min(room, 65535) + Socks5UDPHeader.maximumLength
+        var buffer = [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
         let controlLength = message.pointee.msg_controllen
         while true {
             var from = [UInt8](repeating: 0, count: 128)
@@ -302,7 +303,7 @@ extension Shim {
                 }
                 copied += n
             }
-            if let shownSource { fillSource(message, shownSource, family: sx_socket_domain(fd)) }
+            if let shownSource { fillSource(message, shownSource, family: association.family) }
             message.pointee.msg_controllen = controlLength == 0 ? 0 : Int(controlUsed)
             message.pointee.msg_flags = (receivedFlags & ~Int32(MSG_TRUNC)) | (data > copied ? Int32(MSG_TRUNC) : 0)
             return flags & Int32(MSG_TRUNC) != 0 ? data : copied

@@ -6,6 +6,12 @@ public final class UDPAssociation: @unchecked Sendable {
     public let control: Int32
     public let relay: Endpoint
     public let proxyLabel: String
+    /// The program socket's family (AF_INET or AF_INET6), asked once rather than per datagram.
+    public let family: Int32
+    /// The relay as the program's socket addresses it, as sockaddr bytes.
+    let relayAddress: [UInt8]
+    /// When the control connection was last found alive: checked at most every 50 ms.
+    private var checkedAt: UInt64 = 0
     /// For a connected UDP socket: where send/write go, as the program named it and as asked.
     public var peer: (endpoint: Endpoint, asked: SocksDestination)? = nil
     /// Descriptors that refer to the socket; the control connection closes with the last.
@@ -46,15 +52,20 @@ public final class UDPAssociation: @unchecked Sendable {
         return namedPeers.first { $0.port == port }?.endpoint
     }
 
-    init(control: Int32, relay: Endpoint, proxyLabel: String) {
+    init(control: Int32, relay: Endpoint, proxyLabel: String, family: Int32) {
         self.control = control
         self.relay = relay
         self.proxyLabel = proxyLabel
+        self.family = family
+        relayAddress = (family == AF_INET6 ? relay.asIPv6 : relay).sockaddrBytes
     }
 
     /// False once the proxy has closed the control connection (it ends the association).
     func isAlive() -> Bool {
         if dead { return false }
+        let now = sx_monotonic_ns()
+        if now &- checkedAt < 50_000_000 { return true }
+        checkedAt = now
         var descriptor = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
         guard sx_real_poll(&descriptor, 1, 0) > 0 else { return true }
         var byte: UInt8 = 0

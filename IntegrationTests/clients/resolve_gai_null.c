@@ -20,50 +20,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static int http_get(int fd, const char *name)
-{
-    char req[512];
-    int n = snprintf(req, sizeof req, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", name);
-    if (n < 0 || (size_t)n >= sizeof req) {
-        fprintf(stderr, "resolve_gai_null: name too long\n");
-        return 1;
-    }
-    for (int off = 0; off < n;) {
-        ssize_t w = write(fd, req + off, (size_t)(n - off));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "resolve_gai_null: write: %s\n", strerror(errno));
-            return 1;
-        }
-        off += (int)w;
-    }
-    static char resp[65536];
-    size_t len = 0;
-    for (;;) {
-        if (len == sizeof resp - 1)
-            break;
-        ssize_t r = read(fd, resp + len, sizeof resp - 1 - len);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "resolve_gai_null: read: %s\n", strerror(errno));
-            return 1;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    resp[len] = 0;
-    char *body = strstr(resp, "\r\n\r\n");
-    if (!body) {
-        fprintf(stderr, "resolve_gai_null: no HTTP response (got %zu bytes)\n", len);
-        return 1;
-    }
-    fputs(body + 4, stdout);
-    fflush(stdout);
-    return 0;
-}
+#include "http_get.h"
 
 int main(int argc, char **argv)
 {
@@ -111,7 +68,7 @@ int main(int argc, char **argv)
             close(fd);
             continue;
         }
-        int result = http_get(fd, name);
+        int result = http_get(fd, name, "resolve_gai_null");
         close(fd);
         freeaddrinfo(res);
         return result;

@@ -14,9 +14,10 @@ public struct Log: Sendable {
     }
 
     /// Decisions that went as planned: only with --verbose.
-    public func info(_ text: String) { if verbose && !quiet { write(text) } }
+    /// The text is built only when it is printed: connect is a hot path.
+    public func info(_ text: @autoclosure () -> String) { if verbose && !quiet { write(text()) } }
     /// Failures and refusals: always, unless --quiet.
-    public func error(_ text: String) { if !quiet { write(text) } }
+    public func error(_ text: @autoclosure () -> String) { if !quiet { write(text()) } }
 
     func write(_ text: String) {
         let line = "socksify: " + program + " " + text + "\n"

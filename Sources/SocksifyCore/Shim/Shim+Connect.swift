@@ -42,7 +42,7 @@ extension Shim {
         let target = RouteTarget(address: synthetic ? nil : destination.address, name: name, port: destination.port)
         let asked = synthetic ? SocksDestination(.domain(HostName.string(name!)), port: destination.port) : SocksDestination(destination)
         let decision = router.route(target)
-        let rule = decision.logSuffix
+        var rule: String { decision.logSuffix }  // only for log lines
         switch decision.action {
         case .block:
             let why = unusable != nil ? "the configuration is unusable" : "blocked" + rule
@@ -99,8 +99,9 @@ extension Shim {
     /// getpeername answer), `asked` what the last proxy is asked for (the address, or the name
     /// behind a synthetic one).
     func connectThroughProxies(_ fd: Int32, chain: [Int], destination: Endpoint, asked: SocksDestination) -> Int32 {
-        let via = "connect " + asked.text + " via " + chain.map { roster.label($0) }.joined(separator: " > ")
-        return attempt(fd, chain: chain, destination: destination, asked: asked, via: via, replacingSocket: false).result
+        return attempt(fd, chain: chain, destination: destination, asked: asked, replacingSocket: false) {
+            "connect " + asked.text + " via " + chain.map { self.roster.label($0) }.joined(separator: " > ")
+        }.result
     }
 
     /// The first candidate that works; a failed one is skipped for a while (failover-retry).
@@ -110,8 +111,9 @@ extension Shim {
         if order.isEmpty { order = candidates }  // all marked dead: try them all again rather than fail
         var last: Int32 = -1
         for (i, candidate) in order.enumerated() {
-            let via = "connect " + asked.text + " via " + roster.label(candidate) + " (failover " + String(i + 1) + " of " + String(order.count) + ")"
-            let outcome = attempt(fd, chain: [candidate], destination: destination, asked: asked, via: via, replacingSocket: true)
+            let outcome = attempt(fd, chain: [candidate], destination: destination, asked: asked, replacingSocket: true) {
+                "connect " + asked.text + " via " + self.roster.label(candidate) + " (failover " + String(i + 1) + " of " + String(order.count) + ")"
+            }
             last = outcome.result
             guard outcome.result != 0, outcome.proxyFailed else { return outcome.result }
             let retry = UInt64(router.rules.options.failoverRetryMilliseconds) * 1_000_000
@@ -120,13 +122,14 @@ extension Shim {
         return last
     }
 
-    func attempt(_ fd: Int32, chain: [Int], destination: Endpoint, asked: SocksDestination, via: String,
-                 replacingSocket: Bool) -> (result: Int32, proxyFailed: Bool) {
+    /// `via` describes the attempt for log lines; it is only built when one is printed.
+    func attempt(_ fd: Int32, chain: [Int], destination: Endpoint, asked: SocksDestination,
+                 replacingSocket: Bool, via: () -> String) -> (result: Int32, proxyFailed: Bool) {
         let first: Endpoint
         switch roster.endpoint(chain[0]) {
         case .success(let endpoint): first = endpoint
         case .failure(let problem):
-            log.error(via + " failed: " + problem.message + "; program sees EHOSTUNREACH")
+            log.error(via() + " failed: " + problem.message + "; program sees EHOSTUNREACH")
             return (fail(EHOSTUNREACH), true)
         }
         let specs = chain.map { roster.proxies[$0].spec }
@@ -140,15 +143,15 @@ extension Shim {
             }
         } catch {
             if case .socketState = error {
-                log.info(via + ": " + error.reason)  // e.g. connect on a connected socket: EISCONN, as without us
+                log.info(via() + ": " + error.reason)  // e.g. connect on a connected socket: EISCONN, as without us
             } else {
-                log.error(via + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
+                log.error(via() + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
             }
             return (fail(error.errno), error.isProxyFailure)
         }
         peers.record(socket: sx_socket_inode(fd), destination: destination)
         sx_set_errno(savedErrno)
-        if log.verbose { log.info(via + " ok " + Log.milliseconds(sx_monotonic_ns() - start)) }
+        if log.verbose { log.info(via() + " ok " + Log.milliseconds(sx_monotonic_ns() - start)) }
         return (0, false)
     }
 

@@ -31,7 +31,7 @@ extension Shim {
         let target = RouteTarget(address: synthetic ? nil : destination.address, name: name, port: destination.port)
         let asked = synthetic ? SocksDestination(.domain(HostName.string(name!)), port: destination.port) : SocksDestination(destination)
         let decision = router.route(target)
-        let rule = decision.logSuffix
+        var rule: String { decision.logSuffix }  // only for messages
         switch decision.action {
         case .block:
             return .refuse(errno: EPERM, unusable != nil ? "the configuration is unusable" : "blocked" + rule)

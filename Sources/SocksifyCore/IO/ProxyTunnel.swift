@@ -19,11 +19,13 @@ public struct Timeouts: Equatable, Sendable {
 /// destination). The socket is made non-blocking for the exchange so every step honours a
 /// deadline, and its file status flags are put back exactly as the program had them.
 public enum ProxyTunnel {
+    /// `socketFamily`, when the caller knows it (the family of the address the program passed
+    /// to connect), spares a getsockopt on every connection.
     public static func open(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
-        destination: SocksDestination, timeouts: Timeouts
+        destination: SocksDestination, timeouts: Timeouts, socketFamily: Int32? = nil
     ) throws(SocksError) {
-        let domain = sx_socket_domain(fd)
+        let domain = socketFamily ?? sx_socket_domain(fd)
         let wantsOwnSocket = domain == AF_INET && firstEndpoint.family == AF_INET6
             || domain == AF_INET6 && firstEndpoint.family == AF_INET && sx_socket_v6only(fd) != 0
         if wantsOwnSocket {

@@ -139,7 +139,8 @@ extension Shim {
             if replacingSocket {
                 try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts)
             } else {
-                try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts)
+                try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts,
+                                     socketFamily: destination.family)
             }
         } catch {
             if case .socketState = error {

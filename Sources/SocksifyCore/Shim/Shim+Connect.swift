@@ -15,16 +15,15 @@ extension Shim {
         }
         guard type == Int32(SOCK_STREAM.rawValue) else { return sx_real_connect(fd, address, length) }
 
-        // A synthetic address stands for a name only a proxy can resolve.
-        var name: [UInt8]? = nil
-        if names.remote, names.pool.position(of: destination.address) != nil {
-            guard let known = names.name(forSynthetic: destination.address) else {
-                log.error("connect " + destination.text + " refused: a synthetic address no name stands for (forgotten, or from another run); program sees EHOSTUNREACH")
-                return fail(EHOSTUNREACH)
-            }
-            name = known
+        let synthetic: [UInt8]?
+        switch nameBehind(destination) {
+        case .forgotten:
+            log.error("connect " + destination.text + " refused: a synthetic address no name stands for (forgotten, or from another run); program sees EHOSTUNREACH")
+            return fail(EHOSTUNREACH)
+        case .name(let name): synthetic = name
+        case .none: synthetic = nil
         }
-        if name == nil {
+        if synthetic == nil {
             switch ConnectDecision.decide(destination: destination, settings: settings, isProxy: roster.isProxy(destination),
                                           dnsGoesThroughProxy: names.remote) {
             case .direct(let why):
@@ -37,10 +36,7 @@ extension Shim {
                 break
             }
         }
-        if name == nil && router.matchesNames { name = localNames.name(of: ConnectDecision.normalized(destination.address)) }
-        let synthetic = name != nil && names.pool.position(of: destination.address) != nil && names.remote
-        let target = RouteTarget(address: synthetic ? nil : destination.address, name: name, port: destination.port)
-        let asked = synthetic ? SocksDestination(.domain(HostName.string(name!)), port: destination.port) : SocksDestination(destination)
+        let (target, asked) = routeTarget(destination, synthetic: synthetic)
         let decision = router.route(target)
         var rule: String { decision.logSuffix }  // only for log lines
         switch decision.action {
@@ -59,6 +55,27 @@ extension Shim {
         }
     }
 
+    /// A synthetic address's name, if the address is one.
+    enum SyntheticName { case none, name([UInt8]), forgotten }
+
+    func nameBehind(_ destination: Endpoint) -> SyntheticName {
+        guard names.remote, names.pool.position(of: destination.address) != nil else { return .none }
+        guard let name = names.name(forSynthetic: destination.address) else { return .forgotten }
+        return .name(name)
+    }
+
+    /// What the rules match (`target`) and what a proxy is asked for (`asked`): the name behind
+    /// a synthetic address, else the address, with the name libc gave for it when rules match names.
+    /// One place for TCP and UDP.
+    func routeTarget(_ destination: Endpoint, synthetic: [UInt8]?) -> (target: RouteTarget, asked: SocksDestination) {
+        if let synthetic {
+            return (RouteTarget(name: synthetic, port: destination.port),
+                    SocksDestination(.domain(HostName.string(synthetic)), port: destination.port))
+        }
+        let local = router.matchesNames ? localNames.name(of: ConnectDecision.normalized(destination.address)) : nil
+        return (RouteTarget(address: destination.address, name: local, port: destination.port), SocksDestination(destination))
+    }
+
     /// A rule says direct. A name behind a synthetic address is then resolved here, locally.
     func connectDirect(_ fd: Int32, destination: Endpoint, asked: SocksDestination, rule: String) -> Int32 {
         var endpoint = destination
@@ -67,7 +84,7 @@ extension Shim {
                 log.error("connect " + asked.text + " refused: strict mode resolves no name locally" + rule + "; program sees EHOSTUNREACH")
                 return fail(EHOSTUNREACH)
             }
-            guard let found = Shim.resolveLocally(name, port: asked.port, family: sx_socket_domain(fd)) else {
+            guard let found = LocalLookup.first(name, port: asked.port, family: destination.family) else {
                 log.error("connect " + asked.text + " direct" + rule + " failed: the name does not resolve locally; program sees EHOSTUNREACH")
                 return fail(EHOSTUNREACH)
             }
@@ -81,18 +98,6 @@ extension Shim {
         return bytes.withUnsafeBytes { raw in
             sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
         }
-    }
-
-    static func resolveLocally(_ name: String, port: UInt16, family: Int32) -> Endpoint? {
-        var hints = addrinfo()
-        hints.ai_family = family
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>? = nil
-        guard sx_real_getaddrinfo(name, nil, &hints, &list) == 0 else { return nil }
-        defer { if let list { sx_real_freeaddrinfo(list) } }
-        guard let first = list, let address = first.pointee.ai_addr,
-              let endpoint = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(first.pointee.ai_addrlen)) else { return nil }
-        return Endpoint(endpoint.address, port: port, scopeID: endpoint.scopeID)
     }
 
     /// Through one proxy, or a chain of them; `destination` is what the program asked for (its

@@ -13,30 +13,26 @@ extension Shim {
 
     /// Where a datagram to `destination` goes: the same decision as for TCP, plus UDP's limits.
     func routeDatagram(to destination: Endpoint) -> DatagramRoute {
-        var name: [UInt8]? = nil
-        if names.remote, names.pool.position(of: destination.address) != nil {
-            guard let known = names.name(forSynthetic: destination.address) else {
-                return .refuse(errno: EHOSTUNREACH, "a synthetic address no name stands for")
-            }
-            name = known
+        let synthetic: [UInt8]?
+        switch nameBehind(destination) {
+        case .forgotten: return .refuse(errno: EHOSTUNREACH, "a synthetic address no name stands for")
+        case .name(let name): synthetic = name
+        case .none: synthetic = nil
         }
-        if name == nil && roster.isProxy(destination) { return .direct }  // as for TCP: the proxy itself
+        if synthetic == nil && roster.isProxy(destination) { return .direct }  // as for TCP: the proxy itself
         let local = destination.address.isLoopback || destination.address.isUnspecified
         let dnsMustNotLeave = destination.port == 53 && (names.remote || settings.strict)
-        if name == nil && local && !settings.proxyLoopback {
+        if synthetic == nil && local && !settings.proxyLoopback {
             return dnsMustNotLeave ? .refuse(errno: EPERM, "DNS must not leave the machine directly (names are resolved by the proxy)") : .direct
         }
-        if name == nil && router.matchesNames { name = localNames.name(of: ConnectDecision.normalized(destination.address)) }
-        let synthetic = name != nil && names.pool.position(of: destination.address) != nil && names.remote
-        let target = RouteTarget(address: synthetic ? nil : destination.address, name: name, port: destination.port)
-        let asked = synthetic ? SocksDestination(.domain(HostName.string(name!)), port: destination.port) : SocksDestination(destination)
+        let (target, asked) = routeTarget(destination, synthetic: synthetic)
         let decision = router.route(target)
         var rule: String { decision.logSuffix }  // only for messages
         switch decision.action {
         case .block:
             return .refuse(errno: EPERM, unusable != nil ? "the configuration is unusable" : "blocked" + rule)
         case .direct:
-            if synthetic { return .refuse(errno: EHOSTUNREACH, "a rule says direct for a name only a proxy resolves" + rule) }
+            if synthetic != nil { return .refuse(errno: EHOSTUNREACH, "a rule says direct for a name only a proxy resolves" + rule) }
             if dnsMustNotLeave { return .refuse(errno: EPERM, "DNS must not leave the machine directly" + rule) }
             if settings.strict && !local { return .refuse(errno: EPERM, "strict mode allows no direct UDP" + rule) }
             return .direct

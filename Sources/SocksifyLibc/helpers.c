@@ -87,18 +87,12 @@ void sx_lock(void) {
 }
 void sx_unlock(void) { pthread_mutex_unlock(&lock); }
 
-long sx_read_file(const char *path, void *buffer, size_t capacity) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    size_t total = 0;
-    while (total < capacity) {
-        ssize_t n = sx_real_read(fd, (char *)buffer + total, capacity - total);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        total += (size_t)n;
-    }
-    sx_real_close(fd);
-    return (long)total;
+int sx_open_readonly(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
+
+long long sx_file_size(int fd) {
+    struct stat info;
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return -1;
+    return (long long)info.st_size;
 }
 
 unsigned int sx_interface_index(const char *name) { return if_nametoindex(name); }

@@ -15,12 +15,14 @@ struct CheckCommand: ParsableCommand {
             fail("no rules file: give one, or create ~/.config/socksify/config or /etc/socksify.conf", status: 2)
         }
         switch RulesFileLocator.load(path) {
-        case nil:
-            fail("cannot read \(path)", status: 2)
-        case .failure(let problems)?:
+        case .unreadable(let problem):
+            fail(problem, status: 2)
+        case .tooLarge(let problem):
+            fail(problem, status: 1)  // a file socksify will not use, as one that does not parse
+        case .problems(let problems):
             RulesFileLocator.report(problems, file: path)
             throw ExitCode(1)
-        case .success(let rules)?:
+        case .rules(let rules):
             let fallback = rules.defaultLine == nil ? "direct (no default line)" : Describe.action(rules.defaultAction, rules)
             print("\(path): ok — \(rules.proxies.count) proxies, \(rules.rules.count) rules, default \(fallback)")
         }

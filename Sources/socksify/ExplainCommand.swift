@@ -23,11 +23,12 @@ struct ExplainCommand: ParsableCommand {
         }
         let rules: RuleSet
         switch RulesFileLocator.load(path) {
-        case nil: fail("cannot read \(path)", status: 2)
-        case .failure(let problems)?:
+        case .unreadable(let problem): fail(problem, status: 2)
+        case .tooLarge(let problem): fail(problem, status: 1)
+        case .problems(let problems):
             RulesFileLocator.report(problems, file: path)
             throw ExitCode(1)
-        case .success(let loaded)?: rules = loaded
+        case .rules(let loaded): rules = loaded
         }
         guard let (host, port) = Describe.splitHostPort(destination) else {
             fail("'\(destination)' is not HOST, HOST:PORT or [IPv6]:PORT", status: 2)
@@ -44,7 +45,7 @@ struct ExplainCommand: ParsableCommand {
             fail("'\(host)' is not a host name or address", status: 2)
         }
         let decision = router.route(target)
-        let lines = (RulesFileLocator.read(path) ?? []).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let lines = (RulesFileReader.read(path).contents ?? []).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         func source(_ line: Int) -> String {
             line >= 1 && line <= lines.count ? String(decoding: lines[line - 1], as: UTF8.self).trimmingSpaces : ""
         }
@@ -57,7 +58,7 @@ struct ExplainCommand: ParsableCommand {
             print("matches:     no rule; the default applies")
         }
         print("action:      \(Describe.action(decision.action, rules))")
-        if let name = target.name, HostsFile(text: RulesFileLocator.read("/etc/hosts") ?? []).addresses(of: name) != nil {
+        if let name = target.name, HostsFile(text: Shim.readFile("/etc/hosts") ?? []).addresses(of: name) != nil {
             print("name:        in /etc/hosts: resolved locally, whatever the proxy")
         } else if let name = target.name {
             let remote = router.resolvesRemotely(name)

@@ -17,26 +17,30 @@ enum RulesFileLocator {
         return candidates.first { access($0, F_OK) == 0 }
     }
 
-    static func read(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var content: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = Glibc.read(fd, &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            content += chunk[0..<n]
-        }
-        return content
+    /// The file's rules, its problems, or why it could not be read (the line to print).
+    enum Loaded {
+        case rules(RuleSet)
+        case problems(RulesProblems)
+        case unreadable(String)
+        case tooLarge(String)
     }
 
-    /// Parses the file as the shim will, with the same environment and password files.
-    static func load(_ path: String) -> Result<RuleSet, RulesProblems>? {
-        guard let text = read(path) else { return nil }
-        return RulesParser.parse(text, environment: Environment.get,
-                                 readFile: { read(Shim.expandHome($0, Environment.get)) })
+    /// Reads and parses the file as the shim will, with the same reader, environment and
+    /// password files. Messages name the file as the user gave it.
+    static func load(_ path: String, shownAs name: String? = nil) -> Loaded {
+        let name = name ?? path
+        let outcome = RulesFileReader.read(path)
+        switch outcome {
+        case .contents(let text):
+            let parsed = RulesParser.parse(text, environment: Environment.get,
+                                           readFile: { Shim.readFile(Shim.expandHome($0, Environment.get)) })
+            switch parsed {
+            case .success(let rules): return .rules(rules)
+            case .failure(let problems): return .problems(problems)
+            }
+        case .tooLarge: return .tooLarge(outcome.problem(name) ?? name)
+        case .unreadable(let error): return .unreadable("cannot read \(name): \(String(cString: strerror(error)))")
+        }
     }
 
     /// Prints every problem and says how many.

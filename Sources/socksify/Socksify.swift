@@ -73,12 +73,13 @@ struct Socksify: ParsableCommand {
         } else if let path = RulesFileLocator.find(explicit: config) {
             // The shim never acts on a file that does not parse: neither does the launcher.
             guard let absolute = LibraryLocator.absolute(path) else { fail("cannot read the rules file \(path)", status: 2) }
-            switch RulesFileLocator.load(absolute) {
-            case nil: fail("cannot read the rules file \(path)", status: 2)
-            case .failure(let problems)?:
+            switch RulesFileLocator.load(absolute, shownAs: path) {
+            case .unreadable: fail("cannot read the rules file \(path)", status: 2)
+            case .tooLarge(let problem): fail("not starting \(program): \(problem)", status: 2)
+            case .problems(let problems):
                 RulesFileLocator.report(problems, file: path)
                 fail("not starting \(program): fix the rules file first (socksify check \(path))", status: 2)
-            case .success(let rules)?:
+            case .rules(let rules):
                 namesGoToProxy = Router(rules).anyRemoteResolution
             }
             environment.set(ShimSettings.configVariable, absolute)

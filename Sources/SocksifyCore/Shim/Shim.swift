@@ -56,9 +56,12 @@ public final class Shim: @unchecked Sendable {
             hosts: Shim.readHostsFile(readFile))
     }
 
-    /// Reads and parses the rules file; on any problem, all of them in one message.
+    /// Reads and parses the rules file; on any problem, all of them in one message. The file
+    /// itself is read as the launcher reads it, so a file it would refuse (too large) is refused
+    /// here too; `readFile` serves the password files it names.
     static func loadRules(_ path: String, readFile: @escaping (String) -> [UInt8]?, environment: @escaping (String) -> String?) -> Result<RuleSet, ProxyURLError> {
-        guard let text = readFile(path) else { return .failure(ProxyURLError("cannot read the rules file " + path)) }
+        let outcome = RulesFileReader.read(path)
+        guard let text = outcome.contents else { return .failure(ProxyURLError(outcome.problem(path) ?? path)) }
         switch RulesParser.parse(text, environment: environment, readFile: { readFile(Shim.expandHome($0, environment)) }) {
         case .success(let set): return .success(set)
         case .failure(let problems):
@@ -99,14 +102,8 @@ public final class Shim: @unchecked Sendable {
         return -1
     }
 
-    /// Reads a whole file (at most 4 MiB) through libc, never through the shim.
+    /// Reads a whole file through libc, never through the shim; nil past RulesFileReader's limit.
     public static func readFile(_ path: String) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let length = buffer.withUnsafeMutableBytes { sx_read_file(path, $0.baseAddress, $0.count) }
-            if length < 0 { return nil }
-            if length < buffer.count || buffer.count >= 1 << 22 { return Array(buffer[0..<length]) }
-            buffer = [UInt8](repeating: 0, count: buffer.count * 4)
-        }
+        RulesFileReader.read(path).contents
     }
 }

@@ -83,8 +83,9 @@ const char *sx_getenv(const char *name);         // secure_getenv: nothing for s
 int sx_is_secure_mode(void);                     // AT_SECURE: setuid/setgid/capabilities
 void sx_write_stderr(const void *bytes, size_t count);
 
-// Read a whole small file (e.g. /etc/hosts) into buffer; returns its length or -1.
-long sx_read_file(const char *path, void *buffer, size_t capacity);
+// For RulesFileReader: open(O_RDONLY | O_CLOEXEC), and fstat's size (-1 if not a regular file).
+int sx_open_readonly(const char *path);
+long long sx_file_size(int fd);
 int sx_inet_aton(const char *text, uint32_t *address_network_order);
 unsigned int sx_interface_index(const char *name);  // if_nametoindex
 

@@ -24,6 +24,8 @@ let package = Package(
         .target(
             name: "ShimCore",
             dependencies: ["SocksifyLibc"],
+            // The launcher's checks of the program it runs: nothing the library needs.
+            exclude: ["Core/Program"],
             swiftSettings: [
                 .enableExperimentalFeature("Embedded"),
                 .unsafeFlags(["-wmo", "-Osize"]),

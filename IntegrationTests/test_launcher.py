@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import struct
+import tempfile
 
 import pytest
 
@@ -150,3 +152,225 @@ def test_children_of_program_are_socksified(socksify, microsocks, target):
     r = socksify.run([SH, "-c", curl], proxy=microsocks.url())
     assert r.returncode == 0, r
     assert r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+
+
+# --------------------------------------------------------------------------
+# programs LD_PRELOAD cannot reach: refused with the reason, never run
+# --------------------------------------------------------------------------
+
+BUSYBOX = shutil.which("busybox")
+SETPRIV = shutil.which("setpriv")
+SETCAP = shutil.which("setcap")
+GO = shutil.which("go")
+
+
+def is_dynamic(path):
+    """A PT_INTERP program header: the dynamic loader runs first."""
+    return "program interpreter" in run(["readelf", "-lW", path]).stdout
+
+
+def static_busybox():
+    if not BUSYBOX or is_dynamic(BUSYBOX):
+        pytest.skip("no statically linked busybox (Debian: busybox-static)")
+
+
+def assert_refused(r, *words, flag=None):
+    """Exit 126, one line on stderr naming the reason, nothing run."""
+    assert r.returncode == 126, r
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, r
+    assert lines[0].startswith("socksify: "), r
+    assert "would bypass the proxy" in lines[0], r
+    for word in words:
+        assert word in lines[0], r
+    assert r.stdout == "", r
+    if flag is not None:
+        assert not os.path.exists(flag), "the program must not have run\n%s" % r
+
+
+@pytest.fixture
+def shared_dir():
+    """A folder another user can use (pytest's tmp_path is root's alone)."""
+    path = tempfile.mkdtemp(prefix="socksify-launcher-")
+    os.chmod(path, 0o1777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def write_script(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+    return path
+
+
+def elf_header(is64, big_endian, machine, interpreter):
+    """An ELF header and one program header: all the launcher reads. PT_INTERP makes it a
+    dynamically linked program, PT_LOAD alone a static one."""
+    order = ">" if big_endian else "<"
+    data = b"/lib/ld-linux.so.2\0" if interpreter else b""
+    p_type = 3 if interpreter else 1
+    ident = b"\x7fELF" + bytes([2 if is64 else 1, 2 if big_endian else 1, 1]) + bytes(9)
+    if is64:
+        header = ident + struct.pack(order + "HHIQQQIHHHHHH", 2, machine, 1, 0, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+        program = struct.pack(order + "IIQQQQQQ", p_type, 4, 120, 0, 0, len(data), len(data), 1)
+    else:
+        header = ident + struct.pack(order + "HHIIIIIHHHHHH", 2, machine, 1, 0, 52, 0, 0, 52, 32, 1, 40, 0, 0)
+        program = struct.pack(order + "IIIIIIII", p_type, 84, 0, 0, len(data), len(data), 4, 1)
+    return header + program + data
+
+
+@pytest.mark.parametrize("interpreter", [True, False], ids=["dynamic", "static"])
+@pytest.mark.parametrize("machine", [3, 40], ids=["i386", "arm"])
+def test_refuses_a_32_bit_program(socksify, tmp_path, machine, interpreter):
+    """The 64-bit library cannot load into it: the loader says "wrong ELF class" and goes on."""
+    program = tmp_path / "prog32"
+    program.write_bytes(elf_header(False, False, machine, interpreter))
+    program.chmod(0o755)
+    assert_refused(socksify.run([program], proxy=proxy_url()), str(program), "32-bit", "64-bit socksify library")
+
+
+@pytest.mark.parametrize("big_endian, machine", [(True, 22), (False, 243), (True, 62)], ids=["s390x", "riscv64", "x86-64-big-endian"])
+def test_refuses_a_program_for_another_machine(socksify, tmp_path, big_endian, machine):
+    if not big_endian and os.uname().machine == "riscv64":
+        pytest.skip("RISC-V is this machine")
+    program = tmp_path / "foreign"
+    program.write_bytes(elf_header(True, big_endian, machine, True))
+    program.chmod(0o755)
+    assert_refused(socksify.run([program], proxy=proxy_url()), str(program), "another machine")
+
+
+def test_refuses_a_static_program(socksify, tmp_path):
+    static_busybox()
+    flag = tmp_path / "ran"
+    assert_refused(socksify.run([BUSYBOX, "touch", flag], proxy=proxy_url()), "statically linked", flag=flag)
+
+
+@pytest.mark.parametrize("shebang", ["#!{busybox} sh", "#!/usr/bin/env busybox sh", "#!/usr/bin/env -S busybox sh -e", "nested"])
+def test_refuses_a_script_whose_interpreter_is_static(socksify, tmp_path, shebang):
+    static_busybox()
+    flag = tmp_path / "ran"
+    if shebang == "nested":
+        # a script run by a script run by busybox: the kernel follows both
+        inner = write_script(tmp_path / "inner", "#!%s sh\n" % BUSYBOX)
+        shebang = "#!%s" % inner
+    script = write_script(tmp_path / "script", shebang.format(busybox=BUSYBOX) + "\ntouch '%s'\n" % flag)
+    r = socksify.run([script], proxy=proxy_url(), env={"PATH": os.path.dirname(BUSYBOX) + ":/usr/bin:/bin"})
+    assert_refused(r, "%s runs under " % script, "busybox, which is statically linked", flag=flag)
+
+
+@pytest.mark.parametrize("shebang", ["#!%s" % SH, "#!/usr/bin/env sh", "#!/usr/bin/env -S sh -e"])
+def test_runs_a_script_whose_interpreter_is_reachable(socksify, tmp_path, shebang):
+    flag = tmp_path / "ran"
+    script = write_script(tmp_path / "script", shebang + "\necho \"$LD_PRELOAD\"; touch '%s'\n" % flag)
+    r = socksify.run([script], proxy=proxy_url())
+    assert r.returncode == 0, r
+    assert "libsocksify" in r.stdout and flag.exists(), r
+
+
+def capability_copy(folder):
+    """A copy of cat with a file capability: it prints /proc/self/maps, so whether the library
+    was loaded into it shows."""
+    if not SETCAP:
+        pytest.skip("setcap not installed (Debian: libcap2-bin)")
+    program = os.path.join(folder, "capcat")
+    shutil.copy(shutil.which("cat"), program)
+    os.chmod(program, 0o755)
+    r = run([SETCAP, "cap_net_raw+ep", program])
+    if r.returncode != 0:
+        pytest.skip("cannot set file capabilities here: %s" % r.stderr.strip())
+    return program
+
+
+def as_nobody(argv):
+    if os.geteuid() != 0 or not SETPRIV:
+        pytest.skip("needs root and setpriv to run as another user")
+    return [SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups"] + [str(a) for a in argv]
+
+
+def test_refuses_a_program_with_file_capabilities(socksify, shared_dir):
+    """For anyone but root, the kernel runs it in secure mode: LD_PRELOAD is ignored."""
+    program = capability_copy(shared_dir)
+    r = run(as_nobody(socksify.cmd([program, "/proc/self/maps"], proxy=proxy_url())), env=clean_env())
+    assert_refused(r, program, "has file capabilities", "secure mode")
+
+
+def test_root_runs_a_program_with_file_capabilities(socksify, shared_dir):
+    """For root the kernel grants file capabilities without secure mode: the library loads."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    program = capability_copy(shared_dir)
+    r = socksify.run([program, "/proc/self/maps"], proxy=proxy_url())
+    assert r.returncode == 0, r
+    assert "libsocksify-preload.so" in r.stdout, r
+
+
+def test_setid_decides_by_who_runs_it(socksify, shared_dir):
+    """Secure mode comes when the effective user or group differs from the real one."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    cat = shutil.which("cat")
+    setgid = os.path.join(shared_dir, "setgid-cat")
+    shutil.copy(cat, setgid)
+    os.chown(setgid, 0, 65534)
+    os.chmod(setgid, 0o2755)
+    assert_refused(socksify.run([setgid, "/proc/self/maps"], proxy=proxy_url()), setgid, "setuid/setgid")
+    setuid_root = os.path.join(shared_dir, "setuid-cat")
+    shutil.copy(cat, setuid_root)
+    os.chmod(setuid_root, 0o4755)
+    r = socksify.run([setuid_root, "/proc/self/maps"], proxy=proxy_url())
+    assert r.returncode == 0 and "libsocksify-preload.so" in r.stdout, r  # root running root's setuid
+    r = run(as_nobody(socksify.cmd([setuid_root, "/proc/self/maps"], proxy=proxy_url())), env=clean_env())
+    assert_refused(r, setuid_root, "setuid/setgid")
+
+
+GO_DIAL = """package main
+%s
+import (
+	"fmt"
+	"net"
+	"os"
+)
+
+func main() {
+	c, err := net.Dial("tcp", os.Args[1])
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	c.Close()
+	fmt.Println("connected")
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def go_programs(tmp_path_factory):
+    if not GO:
+        pytest.skip("go not installed (Debian: golang-go)")
+    folder = tmp_path_factory.mktemp("go")
+    env = clean_env({"GOCACHE": folder / "cache", "GOPATH": folder / "path", "HOME": folder, "GO111MODULE": "off"})
+    built = {}
+    # with cgo: linked against libc, so dynamically linked; without: static
+    for name, cgo, source in [("cgo", "1", '// #include <unistd.h>\nimport "C"\n'), ("static", "0", "")]:
+        (folder / (name + ".go")).write_text(GO_DIAL % source)
+        env["CGO_ENABLED"] = cgo
+        r = run([GO, "build", "-o", folder / name, folder / (name + ".go")], env=env, timeout=180)
+        assert r.returncode == 0, r
+        built[name] = str(folder / name)
+    assert is_dynamic(built["cgo"]) and not is_dynamic(built["static"])
+    return built
+
+
+@pytest.mark.parametrize("kind", ["cgo", "static"])
+def test_refuses_a_go_program(socksify, go_programs, target, kind):
+    r = socksify.run([go_programs[kind], "127.0.0.1:%d" % target.port], proxy=proxy_url())
+    assert_refused(r, go_programs[kind], "is a Go program", "its own system calls")
+
+
+def test_a_go_program_bypasses_the_library(socksify_lib, go_programs, target):
+    """Why the launcher refuses: with the library loaded and a proxy that does not exist, the
+    Go program still connects, directly."""
+    env = clean_env({"LD_PRELOAD": socksify_lib, "SOCKSIFY_PROXY": proxy_url(), "SOCKSIFY_PROXY_LOOPBACK": "1"})
+    r = run([go_programs["cgo"], "127.0.0.1:%d" % target.port], env=env)
+    assert r.stdout.strip() == "connected", r

@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 int sx_errno(void) { return errno; }
@@ -94,6 +95,8 @@ long long sx_file_size(int fd) {
     if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return -1;
     return (long long)info.st_size;
 }
+
+long sx_xattr_size(const char *path, const char *name) { return (long)getxattr(path, name, NULL, 0); }
 
 unsigned int sx_interface_index(const char *name) { return if_nametoindex(name); }
 

@@ -1,8 +1,12 @@
 import Glibc
+import SocksifyCore
 
 /// Programs LD_PRELOAD cannot reach: their traffic would silently go direct, so the launcher
 /// refuses them with the reason instead.
 enum ProgramCheck {
+    /// The kernel follows at most this many interpreters, then fails the exec (ELOOP).
+    static let interpreterDepth = 5
+
     /// The file execvp would run: a name with a slash as is, else the first match on $PATH.
     static func resolve(_ program: String) -> String? {
         if program.contains("/") { return program }
@@ -14,38 +18,28 @@ enum ProgramCheck {
         return nil
     }
 
+    /// One line saying why, or nil if the library will load and see the program's connections.
+    /// A script is judged by the interpreter that runs it.
     static func whyPreloadCannotWork(_ path: String) -> String? {
-        var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        let setID = info.st_mode & (S_ISUID | S_ISGID) != 0
-        if setID && getuid() != 0 {
-            return "\(path) is setuid/setgid: the loader ignores LD_PRELOAD for it, so its connections would bypass the proxy"
+        var file = path
+        for _ in 0...interpreterDepth {
+            switch ProgramFile.inspect(file) {
+            case .reachable:
+                return nil
+            case .blocked(let obstacle):
+                let subject = file == path ? path : "\(path) runs under \(file), which"
+                return "\(subject) \(obstacle.what): \(obstacle.why), so its connections would bypass the proxy"
+            case .script(let shebang):
+                // env only execs what it names, LD_PRELOAD still in the environment: that program
+                // is the one that matters. One env cannot find, exec cannot run either.
+                if let name = shebang.programRunByEnv {
+                    guard let found = resolve(name) else { return nil }
+                    file = found
+                } else {
+                    file = shebang.interpreter
+                }
+            }
         }
-        if isStaticELF(path) {
-            return "\(path) is statically linked: LD_PRELOAD cannot reach it, so its connections would bypass the proxy"
-        }
-        return nil
-    }
-
-    /// An ELF executable without a PT_INTERP program header has no dynamic loader.
-    static func isStaticELF(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var header = [UInt8](repeating: 0, count: 64)
-        guard pread(fd, &header, 64, 0) == 64, header[0..<4] == [0x7F, 0x45, 0x4C, 0x46], header[4] == 2, header[5] == 1 else {
-            return false  // not a 64-bit little-endian ELF (a script, or another kind): leave it alone
-        }
-        func u16(_ o: Int) -> Int { Int(header[o]) | Int(header[o + 1]) << 8 }
-        func u64(_ o: Int) -> Int { (0..<8).reduce(0) { $0 | Int(header[o + $1]) << (8 * $1) } }
-        let phoff = u64(32), phentsize = u16(54), phnum = u16(56)
-        guard phentsize >= 4, phnum > 0, phnum < 256 else { return false }
-        var entry = [UInt8](repeating: 0, count: phentsize)
-        for i in 0..<phnum {
-            guard pread(fd, &entry, phentsize, off_t(phoff + i * phentsize)) == phentsize else { return false }
-            let type = UInt32(entry[0]) | UInt32(entry[1]) << 8 | UInt32(entry[2]) << 16 | UInt32(entry[3]) << 24
-            if type == 3 { return false }  // PT_INTERP
-        }
-        return true
+        return nil  // deeper than the kernel goes: the exec fails by itself
     }
 }

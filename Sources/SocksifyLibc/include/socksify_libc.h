@@ -86,6 +86,8 @@ void sx_write_stderr(const void *bytes, size_t count);
 // For RulesFileReader: open(O_RDONLY | O_CLOEXEC), and fstat's size (-1 if not a regular file).
 int sx_open_readonly(const char *path);
 long long sx_file_size(int fd);
+// getxattr(path, name, NULL, 0): the attribute's size, -1 if absent (for the launcher's checks).
+long sx_xattr_size(const char *path, const char *name);
 int sx_inet_aton(const char *text, uint32_t *address_network_order);
 unsigned int sx_interface_index(const char *name);  // if_nametoindex
 

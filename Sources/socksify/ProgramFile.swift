@@ -1,0 +1,63 @@
+import Glibc
+import SocksifyCore
+
+/// What one file is, for LD_PRELOAD: a script whose interpreter decides, a binary the library
+/// cannot reach (and why), or neither.
+enum ProgramFile {
+    enum Verdict {
+        case reachable
+        case blocked(PreloadObstacle)
+        case script(Shebang)
+    }
+
+    static func inspect(_ path: String) -> Verdict {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .reachable }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        defer { if fd >= 0 { close(fd) } }
+        // The kernel ignores setuid bits and capabilities on a script: its interpreter's count.
+        if fd >= 0, let shebang = Shebang.parse(read(fd, 0, Shebang.lineLimit)) { return .script(shebang) }
+        if let obstacle = SecureExecution.obstacle(path, info) { return .blocked(obstacle) }
+        // An execute-only binary cannot be read: nothing more to tell, so let it run.
+        guard fd >= 0, let facts = ElfFacts.parse({ read(fd, $0, $1) }) else { return .reachable }
+        return obstacle(facts).map { .blocked($0) } ?? .reachable
+    }
+
+    static func obstacle(_ facts: ElfFacts) -> PreloadObstacle? {
+        if let ours = ownFacts {
+            if facts.is64Bit != ours.is64Bit {
+                return .wordSize(bits: facts.is64Bit ? 64 : 32, ours: ours.is64Bit ? 64 : 32)
+            }
+            if facts.machine != ours.machine || facts.isBigEndian != ours.isBigEndian {
+                return .otherMachine(ElfIdentity(machine: facts.machine, isBigEndian: facts.isBigEndian),
+                                     ours: ElfIdentity(machine: ours.machine, isBigEndian: ours.isBigEndian))
+            }
+        }
+        if facts.isGo { return .go }
+        if !facts.hasInterpreter { return .staticallyLinked }
+        return nil
+    }
+
+    /// This launcher's own header: the library is built with it, for the same machine and word
+    /// size. Nil if /proc is not mounted; then only the other checks apply.
+    static let ownFacts: ElfFacts? = {
+        let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return ElfFacts.parse { read(fd, $0, $1) }
+    }()
+
+    /// Up to `count` bytes at `offset` (fewer at the end of the file).
+    static func read(_ fd: Int32, _ offset: Int, _ count: Int) -> [UInt8] {
+        guard offset >= 0, count > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var total = 0
+        while total < count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + total, count - total, off_t(offset + total)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            total += n
+        }
+        return Array(bytes[0..<total])
+    }
+}

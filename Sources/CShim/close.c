@@ -1,23 +1,107 @@
-// close(2), dup2(2), dup3(2): a UDP association lives as long as a descriptor of its socket.
-// Other descriptors pay one table load.
+// Every way a descriptor number is closed or becomes a copy: close(2), close_range(2),
+// closefrom(3), dup(2), dup2, dup3, fcntl(F_DUPFD…). A UDP association lives as long as a
+// descriptor of its socket; the shim's own descriptors (UDP control connections) are moved out
+// of the way before the program closes or replaces their number. Other descriptors pay one load.
 #define _GNU_SOURCE
 #include "socksify_shim.h"
+#include <limits.h>
+#include <stdarg.h>
+
+// Before fd stops meaning what it meant.
+static void forget(int fd) {
+    if (sx_own_marked(fd)) sx_core_relocate_own(fd);
+    if (sx_udp_marked(fd)) sx_core_udp_close(fd);
+}
 
 SX_EXPORT int close(int fd) {
-    if (sx_udp_marked(fd)) sx_core_udp_close(fd);
+    forget(fd);
     return sx_real_close(fd);
 }
 
 SX_EXPORT int dup2(int fd, int copy) {
-    if (fd != copy && sx_udp_marked(copy)) sx_core_udp_close(copy);
+    if (fd != copy) forget(copy);
     int result = sx_real_dup2(fd, copy);
     if (result >= 0 && fd != copy && sx_udp_marked(fd)) sx_core_udp_dup(fd, copy);
     return result;
 }
 
 SX_EXPORT int dup3(int fd, int copy, int flags) {
-    if (fd != copy && sx_udp_marked(copy)) sx_core_udp_close(copy);
+    if (fd != copy) forget(copy);
     int result = sx_real_dup3(fd, copy, flags);
     if (result >= 0 && sx_udp_marked(fd)) sx_core_udp_dup(fd, copy);
     return result;
+}
+
+SX_EXPORT int dup(int fd) {
+    static int (*real)(int);
+    if (real == NULL) real = (int (*)(int))sx_real_symbol("dup");
+    int result = real(fd);
+    if (result >= 0 && sx_udp_marked(fd)) sx_core_udp_dup(fd, result);
+    return result;
+}
+
+static int do_fcntl(const char *name, int fd, int command, long argument) {
+    static int (*real_fcntl)(int, int, ...);
+    static int (*real_fcntl64)(int, int, ...);
+    int (**slot)(int, int, ...) = name[5] == '6' ? &real_fcntl64 : &real_fcntl;
+    if (*slot == NULL) *slot = (int (*)(int, int, ...))sx_real_symbol(name);
+    if (*slot == NULL) *slot = (int (*)(int, int, ...))sx_real_symbol("fcntl");
+    int result = (*slot)(fd, command, argument);
+    if (result >= 0 && (command == F_DUPFD || command == F_DUPFD_CLOEXEC) && sx_udp_marked(fd)) {
+        sx_core_udp_dup(fd, result);
+    }
+    return result;
+}
+
+// fcntl's third argument is an int or a pointer; passed on as a long, as the kernel reads it.
+SX_EXPORT int fcntl(int fd, int command, ...) {
+    va_list arguments;
+    va_start(arguments, command);
+    long argument = va_arg(arguments, long);
+    va_end(arguments);
+    return do_fcntl("fcntl", fd, command, argument);
+}
+
+SX_EXPORT int fcntl64(int fd, int command, ...) {
+    va_list arguments;
+    va_start(arguments, command);
+    long argument = va_arg(arguments, long);
+    va_end(arguments);
+    return do_fcntl("fcntl64", fd, command, argument);
+}
+
+static int real_close_range(unsigned int first, unsigned int last, int flags) {
+    static int (*real)(unsigned int, unsigned int, int);
+    if (real == NULL) real = (int (*)(unsigned int, unsigned int, int))sx_real_symbol("close_range");
+    if (real == NULL) { errno = ENOSYS; return -1; }
+    return real(first, last, flags);
+}
+
+// The range is closed around the shim's own descriptors, which stay open (the program never
+// opened them); the associations of the program's UDP sockets in it end.
+SX_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
+    if (first > last || (flags & CLOSE_RANGE_CLOEXEC)) return real_close_range(first, last, flags);
+    int bounded_last = last > (unsigned int)INT_MAX ? INT_MAX : (int)last;
+    unsigned int from = first;  // where the part still to close starts
+    unsigned int scan = first;
+    int fd;
+    while (scan <= (unsigned int)bounded_last && sx_any_marked_in((int)scan, bounded_last, &fd)) {
+        if (sx_udp_marked(fd)) sx_core_udp_close(fd);
+        if (sx_own_marked(fd)) {
+            if ((unsigned int)fd > from && real_close_range(from, (unsigned int)fd - 1, flags) != 0) return -1;
+            from = (unsigned int)fd + 1;
+        }
+        scan = (unsigned int)fd + 1;
+    }
+    if (from > last) return 0;
+    return real_close_range(from, last, flags);
+}
+
+SX_EXPORT void closefrom(int lowest) {
+    if (lowest < 0) lowest = 0;
+    if (close_range((unsigned int)lowest, ~0U, 0) == 0) return;
+    // No close_range (kernel < 5.9): one by one, as glibc's own fallback does.
+    for (int fd = lowest; fd < 65536; fd++) {
+        if (!sx_own_marked(fd)) close(fd);
+    }
 }

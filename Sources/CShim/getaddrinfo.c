@@ -5,16 +5,14 @@
 #include "socksify_shim.h"
 #include <stdlib.h>
 
-#define KNOWN_FLAGS (AI_PASSIVE | AI_CANONNAME | AI_NUMERICHOST | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG \
-                     | AI_NUMERICSERV | AI_IDN | AI_CANONIDN)
-
 SX_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                           struct addrinfo **result) {
     if (node == NULL || !sx_shim_ready()) return sx_real_getaddrinfo(node, service, hints, result);
     int flags = hints ? hints->ai_flags : 0;
     int family = hints ? hints->ai_family : AF_UNSPEC;
-    if ((flags & AI_NUMERICHOST) || (flags & ~KNOWN_FLAGS)
-        || (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)) {
+    // Flags socksify does not know (AI_IDN_ALLOW_UNASSIGNED, …) never change where a name is
+    // resolved: only AI_NUMERICHOST, which makes no lookup at all, goes to libc.
+    if ((flags & AI_NUMERICHOST) || (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)) {
         return sx_real_getaddrinfo(node, service, hints, result);  // no lookup, or libc's own error
     }
     sx_resolution answer = { 0 };

@@ -1,8 +1,9 @@
-// socket(2): in strict mode, raw and packet sockets are refused (they bypass any proxy).
+// socket(2): raw and packet sockets, and families the proxy cannot carry, are judged by the core
+// (refused in strict mode, logged otherwise). Unix and netlink sockets pay one comparison.
 #include "socksify_shim.h"
 
 SX_EXPORT int socket(int domain, int type, int protocol) {
-    if ((domain == AF_INET || domain == AF_INET6 || domain == AF_PACKET) && sx_shim_ready()) {
+    if (domain != AF_UNIX && domain != AF_NETLINK && sx_shim_ready()) {
         int refusal = sx_core_check_socket(domain, type);
         if (refusal) { errno = refusal; return -1; }
     }

@@ -78,6 +78,17 @@ public func sxCoreCheckSocket(_ domain: Int32, _ type: Int32) -> Int32 {
     return shim.checkSocket(domain: domain, type: type)
 }
 
+@_cdecl("sx_core_check_io_uring")
+public func sxCoreCheckIoUring() -> Int32 {
+    guard let shim else { return 0 }
+    return shim.checkIoUring()
+}
+
+@_cdecl("sx_core_relocate_own")
+public func sxCoreRelocateOwn(_ fd: Int32) {
+    shim?.associations.relocateControl(fd)
+}
+
 @_cdecl("sx_core_resolver_call_refused")
 public func sxCoreResolverCallRefused(_ function: UnsafePointer<CChar>) -> Int32 {
     guard let shim else { return 0 }

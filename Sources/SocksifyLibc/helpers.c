@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "socksify_libc.h"
 #include <pthread.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <net/if.h>
 #include <sys/mman.h>
@@ -38,6 +39,29 @@ int sx_socket_v6only(int fd) {
     return value;
 }
 int sx_shutdown_both(int fd) { return shutdown(fd, SHUT_RDWR); }
+
+// connect(AF_UNSPEC) dissolves a TCP connection (or a pending one): the socket is then as a
+// failed connect leaves it (ENOTCONN, EPIPE, and it may connect again), with its options kept.
+int sx_disconnect(int fd) {
+    struct sockaddr unspecified = { .sa_family = AF_UNSPEC };
+    return sx_real_connect(fd, &unspecified, sizeof unspecified);
+}
+
+// Whether a signal that interrupted a wait should end the program's blocking call with EINTR:
+// the kernel restarts connect only for handlers with SA_RESTART. Which signal came is not
+// known here, so: EINTR if any deliverable signal has a handler without SA_RESTART.
+int sx_signal_interrupts(void) {
+    sigset_t blocked;
+    if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0) sigemptyset(&blocked);
+    for (int signal = 1; signal < NSIG; signal++) {
+        struct sigaction action;
+        if (sigismember(&blocked, signal) == 1 || sigaction(signal, NULL, &action) != 0) continue;
+        int handled = (action.sa_flags & SA_SIGINFO) ? action.sa_sigaction != NULL
+                                                     : action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN;
+        if (handled && !(action.sa_flags & SA_RESTART)) return 1;
+    }
+    return 0;
+}
 uint64_t sx_socket_inode(int fd) {
     struct stat info;
     return fstat(fd, &info) == 0 ? (uint64_t)info.st_ino : 0;

@@ -1,5 +1,6 @@
-// One byte per descriptor number: is it a UDP socket with a SOCKS association? The interposers
-// of read, write, recv and friends check it first, so ordinary descriptors pay one load.
+// One byte per descriptor number: is it a UDP socket with a SOCKS association (bit 0), is it a
+// descriptor the shim itself owns (bit 1)? The interposers of read, write, recv and friends
+// check bit 0 first, so ordinary descriptors pay one load.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
 #include <stdatomic.h>
@@ -7,13 +8,13 @@
 
 static _Atomic(unsigned char *) marks;
 
-int sx_udp_marked(int fd) {
+static int marked(int fd, unsigned char bit) {
     unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
     if (table == NULL || fd < 0 || fd >= SX_UDP_MARKS) return 0;
-    return __atomic_load_n(&table[fd], __ATOMIC_RELAXED);
+    return (__atomic_load_n(&table[fd], __ATOMIC_RELAXED) & bit) != 0;
 }
 
-int sx_udp_mark(int fd, int on) {
+static int mark(int fd, unsigned char bit, int on) {
     if (fd < 0 || fd >= SX_UDP_MARKS) return -1;
     unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
     if (table == NULL) {
@@ -27,8 +28,50 @@ int sx_udp_mark(int fd, int on) {
             table = fresh;
         }
     }
-    __atomic_store_n(&table[fd], on ? 1 : 0, __ATOMIC_RELAXED);
+    if (on) __atomic_fetch_or(&table[fd], bit, __ATOMIC_RELAXED);
+    else __atomic_fetch_and(&table[fd], (unsigned char)~bit, __ATOMIC_RELAXED);
     return 0;
+}
+
+int sx_udp_marked(int fd) { return marked(fd, 1); }
+int sx_udp_mark(int fd, int on) { return mark(fd, 1, on); }
+int sx_own_marked(int fd) { return marked(fd, 2); }
+int sx_own_mark(int fd, int on) { return mark(fd, 2, on); }
+
+int sx_any_marked_in(int first, int last, int *found) {
+    unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
+    if (table == NULL || first < 0 || first >= SX_UDP_MARKS) return 0;
+    if (last >= SX_UDP_MARKS || last < 0) last = SX_UDP_MARKS - 1;
+    for (int fd = first; fd <= last; fd++) {
+        if (__atomic_load_n(&table[fd], __ATOMIC_RELAXED)) { *found = fd; return 1; }
+    }
+    return 0;
+}
+
+static long high_base(void) {
+    struct rlimit limit;
+    long base = 1000;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && (long)limit.rlim_cur <= base + 16) {
+        base = (long)limit.rlim_cur / 2;
+    }
+    return base;
+}
+
+// A copy of fd at the lowest free number from a high base (1000, or half the soft limit when
+// that is lower), close-on-exec; -1 if there is no room.
+int sx_dup_high(int fd) {
+    static int (*real_fcntl)(int, int, ...);
+    if (real_fcntl == NULL) real_fcntl = (int (*)(int, int, ...))sx_real_symbol("fcntl");
+    return real_fcntl(fd, F_DUPFD_CLOEXEC, (int)high_base());
+}
+
+// Moves a descriptor the shim owns out of the program's way (programs take the lowest numbers).
+int sx_move_high(int fd) {
+    if (fd >= high_base()) return fd;
+    int moved = sx_dup_high(fd);
+    if (moved < 0) return fd;  // no room up there: keep it where it is
+    sx_real_close(fd);
+    return moved;
 }
 
 int sx_socket_protocol(int fd) {

@@ -26,6 +26,9 @@ ssize_t sx_core_recvmsg(int fd, struct msghdr *message, int flags);
 void sx_core_udp_close(int fd);
 void sx_core_udp_dup(int fd, int copy);
 int sx_core_check_socket(int domain, int type);
+int sx_core_check_io_uring(void);
+// The program is about to close or replace a descriptor the shim owns: the shim moves it away.
+void sx_core_relocate_own(int fd);
 int sx_core_resolver_call_refused(const char *function);
 void sx_core_note_local_answer(const char *name, int family, const unsigned char *bytes);
 

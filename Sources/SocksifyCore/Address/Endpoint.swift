@@ -28,7 +28,8 @@ public struct Endpoint: Hashable, Sendable {
         }
     }
 
-    /// Reads a `sockaddr_in` or `sockaddr_in6`; nil for other families or a short length.
+    /// Reads a `sockaddr_in` or `sockaddr_in6` (also the 24-byte form); nil for other families or a
+    /// length the kernel would refuse (EINVAL).
     public init?(sockaddr pointer: UnsafeRawPointer, length: Int) {
         guard length >= 4 else { return nil }  // family and port, before reading either
         let family = Int32(pointer.loadUnaligned(as: UInt16.self))
@@ -36,9 +37,11 @@ public struct Endpoint: Hashable, Sendable {
         let port = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
         if family == AF_INET && length >= 16 {
             self.init(.v4(IPv4Address(bytes[4], bytes[5], bytes[6], bytes[7])), port: port)
-        } else if family == AF_INET6 && length >= 28 {
+        } else if family == AF_INET6 && length >= 24 {
+            // 24 bytes is RFC 2133's sockaddr_in6, without the scope id: the kernel still takes it.
             let address = IPv6Address(bytes: Array(bytes[8..<24]))
-            self.init(.v6(address), port: port, scopeID: pointer.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
+            let scope = length >= 28 ? pointer.loadUnaligned(fromByteOffset: 24, as: UInt32.self) : 0
+            self.init(.v6(address), port: port, scopeID: scope)
         } else {
             return nil
         }

@@ -17,8 +17,9 @@ public struct Deadline: Sendable {
     }
 }
 
-/// Waits until `fd` is ready for `events` or the deadline passes (poll(2), EINTR retried).
-/// Returns false on timeout.
+/// Waits until `fd` is ready for `events` or the deadline passes (poll(2)). Returns false on
+/// timeout. A signal ends the wait with EINTR when the program's handler would have ended a
+/// plain blocking connect (no SA_RESTART), so Ctrl-C and the program's alarms work as without us.
 func waitFor(_ fd: Int32, events: Int16, until deadline: Deadline) throws(SocksError) -> Bool {
     while true {
         let remaining = deadline.remainingMilliseconds
@@ -28,6 +29,7 @@ func waitFor(_ fd: Int32, events: Int16, until deadline: Deadline) throws(SocksE
         if n > 0 { return true }
         if n == 0 { continue }  // the loop re-checks the deadline
         let e = sx_errno()
+        if e == EINTR && sx_signal_interrupts() != 0 { throw .socketState(errno: EINTR) }
         if e == EINTR || e == EAGAIN { continue }
         throw .io(errno: e)
     }

@@ -35,9 +35,8 @@ public enum ProxyTunnel {
         let target = domain == AF_INET6 ? firstEndpoint.asIPv6 : firstEndpoint
         let savedFlags = sx_get_status_flags(fd)
         guard savedFlags >= 0 else { throw .io(errno: sx_errno()) }
-        if savedFlags & O_NONBLOCK == 0 { _ = sx_set_status_flags(fd, savedFlags | O_NONBLOCK) }
-        defer { if savedFlags & O_NONBLOCK == 0 { _ = sx_set_status_flags(fd, savedFlags) } }
-        try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts)
+        try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts,
+                      blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil)
     }
 
     /// Builds the tunnel on a new socket and moves it onto the program's descriptor number: for
@@ -60,18 +59,22 @@ public enum ProxyTunnel {
     }
 
     static func handshake(
-        fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts
+        fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts,
+        blockingFlags: Int32? = nil
     ) throws(SocksError) {
-        try connectToProxy(fd: fd, target: target, deadline: .after(milliseconds: timeouts.connectMilliseconds))
         do {
+            try connectToProxy(fd: fd, target: target, deadline: .after(milliseconds: timeouts.connectMilliseconds),
+                               blockingFlags: blockingFlags)
             for (hop, proxy) in chain.enumerated() {
                 var transport = SocketTransport(fd: fd, deadline: .after(milliseconds: timeouts.handshakeMilliseconds))
                 let next = hop + 1 < chain.count ? address(of: chain[hop + 1]) : destination
                 try ClientHandshake.connect(over: &transport, proxy: proxy, to: next)
             }
         } catch {
-            // Leave no half-open tunnel the program could write into after a failed connect.
-            _ = sx_shutdown_both(fd)
+            // Leave the socket as a failed plain connect would: unconnected, nothing the program
+            // could write into, free to connect again. A misuse (EISCONN, EALREADY) leaves it be.
+            if case .socketState(let e) = error, e != EINTR { throw error }
+            _ = sx_disconnect(fd)
             throw error
         }
     }
@@ -83,11 +86,18 @@ public enum ProxyTunnel {
     }
 
     /// Non-blocking connect(2) to the proxy, waiting for writability and reading SO_ERROR.
-    static func connectToProxy(fd: Int32, target: Endpoint, deadline: Deadline) throws(SocksError) {
+    /// `blockingFlags`: the flags of a blocking socket, made non-blocking for the connect call
+    /// only (the rest uses MSG_DONTWAIT), so a signal handler that jumps out of the handshake
+    /// cannot leave the program's socket non-blocking.
+    static func connectToProxy(fd: Int32, target: Endpoint, deadline: Deadline, blockingFlags: Int32? = nil) throws(SocksError) {
         let address = target.sockaddrBytes
+        if let blockingFlags { _ = sx_set_status_flags(fd, blockingFlags | O_NONBLOCK) }
         let result = address.withUnsafeBytes { raw in
             sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
         }
+        let connectErrno = sx_errno()
+        if let blockingFlags { _ = sx_set_status_flags(fd, blockingFlags) }
+        sx_set_errno(connectErrno)
         if result == 0 { return }
         let e = sx_errno()
         if e == EISCONN || e == EALREADY { throw .socketState(errno: e) }  // the program's own misuse

@@ -1,6 +1,6 @@
 import SocksifyLibc
 
-/// A handshake transport over a non-blocking socket, with one deadline for the whole exchange.
+/// A handshake transport over a socket (each call MSG_DONTWAIT, the socket's own flags untouched), with one deadline for the whole exchange.
 /// Uses the real libc send/recv/poll, never the shim's own.
 public struct SocketTransport: HandshakeTransport {
     public let fd: Int32
@@ -16,7 +16,7 @@ public struct SocketTransport: HandshakeTransport {
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
                 // MSG_NOSIGNAL: a proxy that hangs up must not kill the program with SIGPIPE.
-                sx_real_send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                sx_real_send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
             }
             if n > 0 { offset += n; continue }
             let e = sx_errno()
@@ -32,7 +32,7 @@ public struct SocketTransport: HandshakeTransport {
         var chunk = [UInt8](repeating: 0, count: 64)
         while buffer.count < total {
             let want = min(total - buffer.count, chunk.count)
-            let n = chunk.withUnsafeMutableBytes { sx_real_recv(fd, $0.baseAddress, want, 0) }
+            let n = chunk.withUnsafeMutableBytes { sx_real_recv(fd, $0.baseAddress, want, Int32(MSG_DONTWAIT)) }
             if n > 0 { buffer += chunk[0..<n]; continue }
             if n == 0 { throw .closedByProxy(received: buffer.count, expected: total) }
             let e = sx_errno()

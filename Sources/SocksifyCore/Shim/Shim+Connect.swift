@@ -4,16 +4,24 @@ extension Shim {
     /// connect(2). Returns what connect returns, with errno set on failure.
     public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
         guard let address, let destination = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)) else {
+            if let family = Shim.internetFamily(address, length) {
+                // Fail closed: an IP address we cannot read is not handed to the kernel, which might.
+                log.error("connect refused: an " + family + " address socksify cannot read (" + String(length) + " bytes); program sees EINVAL")
+                return fail(EINVAL)
+            }
             guard let association = associations.of(fd) else { return sx_real_connect(fd, address, length) }
             // AF_UNSPEC: the program dissolves its UDP "connection"; the association stays.
             association.peer = nil
             return sx_real_connect(fd, address, length)
         }
         let type = sx_socket_type(fd)
-        if type == Int32(SOCK_DGRAM.rawValue) {
-            return connectDatagram(fd, destination: destination, address: address, length: length)
+        guard type >= 0 else { return sx_real_connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
+        switch TransportKind.of(type: type, protocol: sx_socket_protocol(fd)) {
+        case .tcp: break
+        case .udp: return connectDatagram(fd, destination: destination, address: address, length: length)
+        case .otherDatagram(let name), .otherStream(let name):
+            return connectUnproxiable(fd, kind: name, destination: destination, address: address, length: length)
         }
-        guard type == Int32(SOCK_STREAM.rawValue) else { return sx_real_connect(fd, address, length) }
 
         let synthetic: [UInt8]?
         switch nameBehind(destination) {
@@ -53,6 +61,36 @@ extension Shim {
         case .failover(let candidates):
             return connectWithFailover(fd, candidates: candidates, destination: destination, asked: asked)
         }
+    }
+
+    /// A socket of a protocol no SOCKS proxy carries (UDP-Lite, ICMP, SCTP, DCCP, SEQPACKET):
+    /// where the rules would send it through a proxy it is refused, never let out directly.
+    func connectUnproxiable(_ fd: Int32, kind: String, destination: Endpoint,
+                            address: UnsafePointer<sockaddr>, length: socklen_t) -> Int32 {
+        switch unproxiableVerdict(kind: kind, destination: destination) {
+        case .direct: return sx_real_connect(fd, address, length)
+        case .refuse(let errno, let why):
+            log.error("connect " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
+            return fail(errno)
+        case .proxy: return fail(EPERM)  // not reached: unproxiableVerdict never proxies
+        }
+    }
+
+    /// The verdict for a datagram or connection of a protocol socksify cannot proxy: direct only
+    /// where the rules allow direct traffic, refused (EPERM, with the protocol's name) elsewhere.
+    func unproxiableVerdict(kind: String, destination: Endpoint) -> DatagramRoute {
+        switch routeDatagram(to: destination) {
+        case .direct: return .direct
+        case .refuse(let errno, let why): return .refuse(errno: errno, kind + ": " + why)
+        case .proxy: return .refuse(errno: EPERM, kind + " cannot go through a SOCKS proxy (only TCP and UDP can)")
+        }
+    }
+
+    /// "IPv4"/"IPv6" when `address` claims an internet family, whatever its length.
+    static func internetFamily(_ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> String? {
+        guard let address, length >= 2 else { return nil }
+        let family = Int32(UnsafeRawPointer(address).load(as: sa_family_t.self))
+        return family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : nil
     }
 
     /// A synthetic address's name, if the address is one.

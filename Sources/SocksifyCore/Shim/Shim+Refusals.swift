@@ -1,15 +1,27 @@
 import SocksifyLibc
 
 extension Shim {
-    /// socket(2): in strict mode, no raw or packet sockets (they would bypass the proxy).
+    /// socket(2): the verdict of SocketVerdict.socket, logged. Returns 0 or the errno to fail with.
     public func checkSocket(domain: Int32, type: Int32) -> Int32 {
-        guard settings.strict else { return 0 }
-        let base = type & 0xF
-        if domain == AF_PACKET || ((domain == AF_INET || domain == AF_INET6) && base == Int32(SOCK_RAW.rawValue)) {
-            log.error("socket refused: strict mode allows no raw or packet sockets; program sees EPERM")
-            return EPERM
+        return apply(SocketVerdict.socket(domain: domain, type: type, strict: settings.strict),
+                     what: "socket(" + String(domain) + ", " + String(type & 0xF) + ")")
+    }
+
+    /// io_uring_setup(2) through the interposed syscall(); see SocketVerdict.ioUring.
+    public func checkIoUring() -> Int32 {
+        return apply(SocketVerdict.ioUring(strict: settings.strict), what: "io_uring_setup")
+    }
+
+    func apply(_ verdict: SocketVerdict, what: @autoclosure () -> String) -> Int32 {
+        switch verdict {
+        case .allow: return 0
+        case .warn(let why):
+            log.error(what() + " allowed: " + why + " (--strict refuses it)")
+            return 0
+        case .refuse(let errno, let why):
+            log.error(what() + " refused: " + why + "; program sees " + ErrnoName.name(errno))
+            return errno
         }
-        return 0
     }
 
     /// res_query(3) and friends build their own DNS packets; with names resolved by the proxy

@@ -51,8 +51,14 @@ extension Shim {
         let candidates: [Int]
         var namedDestination: Endpoint? = nil
         if let named {
-            guard let destination = Endpoint(sockaddr: UnsafeRawPointer(named), length: Int(message.pointee.msg_namelen)) else {
-                return passToLibc
+            let nameLength = socklen_t(message.pointee.msg_namelen)
+            guard let destination = Endpoint(sockaddr: UnsafeRawPointer(named), length: Int(nameLength)) else {
+                guard let family = Shim.internetFamily(named.assumingMemoryBound(to: sockaddr.self), nameLength) else { return passToLibc }
+                log.error("send refused: an " + family + " address socksify cannot read (" + String(nameLength) + " bytes); program sees EINVAL")
+                return Int(fail(EINVAL))
+            }
+            if association == nil, let other = sendOnOtherSocket(fd, destination: destination, message: message, flags: flags) {
+                return other
             }
             switch routeDatagram(to: destination) {
             case .direct:
@@ -72,14 +78,46 @@ extension Shim {
             candidates = []
         }
         if association == nil {
-            guard sx_socket_type(fd) == Int32(SOCK_DGRAM.rawValue), sx_socket_protocol(fd) == Int32(IPPROTO_UDP) else {
-                return settings.strict ? Int(fail(EPERM)) : passToLibc  // ping sockets and the like
-            }
             association = associations.ofSocket(fd) ?? openAssociation(fd, candidates: candidates, for: asked)
             guard association != nil else { return -1 }
         }
         if let namedDestination { association!.noteNamedPeer(namedDestination) }
         return sendWrapped(fd, association!, asked: asked, message: message, flags: flags)
+    }
+
+    /// A send with a destination on a socket that is not UDP: TCP Fast Open connects (through
+    /// the proxy, as connect would) and then sends; a stream ignores the name otherwise; other
+    /// protocols get the verdict for protocols no proxy carries. nil: a UDP socket, routed by
+    /// the caller.
+    func sendOnOtherSocket(_ fd: Int32, destination: Endpoint, message: UnsafePointer<msghdr>, flags: Int32) -> Int? {
+        let type = sx_socket_type(fd)
+        guard type >= 0 else { return passToLibc }  // not a socket: the kernel says so
+        switch TransportKind.of(type: type, protocol: sx_socket_protocol(fd)) {
+        case .udp: return nil
+        case .tcp:
+            let fastOpen = Int32(bitPattern: 0x2000_0000)  // MSG_FASTOPEN
+            guard flags & fastOpen != 0 else { return passToLibc }  // a connected stream ignores the name
+            return sendFastOpen(fd, message: message, flags: flags & ~fastOpen)
+        case .otherDatagram(let kind), .otherStream(let kind):
+            switch unproxiableVerdict(kind: kind, destination: destination) {
+            case .direct: return passToLibc
+            case .refuse(let errno, let why):
+                log.error("send to " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
+                return Int(fail(errno))
+            case .proxy: return Int(fail(EPERM))  // not reached
+            }
+        }
+    }
+
+    /// TCP Fast Open (sendto/sendmsg with MSG_FASTOPEN): connect, through the proxy where the
+    /// rules say so, then send the data; the SYN no longer carries it, the data still arrives.
+    func sendFastOpen(_ fd: Int32, message: UnsafePointer<msghdr>, flags: Int32) -> Int {
+        let connected = connect(fd, message.pointee.msg_name.assumingMemoryBound(to: sockaddr.self), message.pointee.msg_namelen)
+        guard connected == 0 else { return -1 }  // errno from connect (EINPROGRESS included, as TFO gives it)
+        var unnamed = message.pointee
+        unnamed.msg_name = nil
+        unnamed.msg_namelen = 0
+        return sx_real_sendmsg(fd, &unnamed, flags)
     }
 
     func sendWrapped(_ fd: Int32, _ association: UDPAssociation, asked: SocksDestination,

@@ -3,7 +3,8 @@ import SocksifyLibc
 /// One SOCKS5 UDP association: the TCP control connection that keeps it alive, and the relay
 /// the program's datagrams go to, wrapped in the RFC 1928 header.
 public final class UDPAssociation: @unchecked Sendable {
-    public let control: Int32
+    /// The control connection's descriptor: the shim's own, moved when the program takes its number.
+    public private(set) var control: Int32
     public let relay: Endpoint
     public let proxyLabel: String
     /// The program socket's family (AF_INET or AF_INET6), asked once rather than per datagram.
@@ -13,7 +14,12 @@ public final class UDPAssociation: @unchecked Sendable {
     /// When the control connection was last found alive: checked at most every 50 ms.
     private var checkedAt: UInt64 = 0
     /// For a connected UDP socket: where send/write go, as the program named it and as asked.
-    public var peer: (endpoint: Endpoint, asked: SocksDestination)? = nil
+    /// Read and written under the process lock: threads share sockets.
+    public var peer: (endpoint: Endpoint, asked: SocksDestination)? {
+        get { sx_lock(); defer { sx_unlock() }; return storedPeer }
+        set { sx_lock(); storedPeer = newValue; sx_unlock() }
+    }
+    private var storedPeer: (endpoint: Endpoint, asked: SocksDestination)? = nil
     /// Descriptors that refer to the socket; the control connection closes with the last.
     var descriptors = 0
     var dead = false
@@ -53,7 +59,8 @@ public final class UDPAssociation: @unchecked Sendable {
     }
 
     init(control: Int32, relay: Endpoint, proxyLabel: String, family: Int32) {
-        self.control = control
+        self.control = sx_move_high(control)
+        _ = sx_own_mark(self.control, 1)
         self.relay = relay
         self.proxyLabel = proxyLabel
         self.family = family
@@ -62,16 +69,32 @@ public final class UDPAssociation: @unchecked Sendable {
 
     /// False once the proxy has closed the control connection (it ends the association).
     func isAlive() -> Bool {
-        if dead { return false }
         let now = sx_monotonic_ns()
-        if now &- checkedAt < 50_000_000 { return true }
-        checkedAt = now
-        var descriptor = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
+        sx_lock()
+        let skip = dead || now &- checkedAt < 50_000_000
+        let fd = control
+        if !skip { checkedAt = now }
+        let known = !dead
+        sx_unlock()
+        if skip { return known }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard sx_real_poll(&descriptor, 1, 0) > 0 else { return true }
         var byte: UInt8 = 0
-        let n = sx_real_recv(control, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
-        if n == 0 || (n < 0 && sx_errno() != EAGAIN && sx_errno() != EINTR) { dead = true }
-        return !dead
+        let n = sx_real_recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        guard n == 0 || (n < 0 && sx_errno() != EAGAIN && sx_errno() != EINTR) else { return true }
+        sx_lock()
+        dead = true
+        sx_unlock()
+        return false
+    }
+
+    /// Moves the control connection to another high number (called under the lock).
+    fileprivate func relocate() {
+        let moved = sx_dup_high(control)
+        _ = sx_own_mark(control, 0)
+        guard moved >= 0 else { dead = true; control = -1; return }  // no room: the association ends
+        control = moved
+        _ = sx_own_mark(moved, 1)
     }
 }
 
@@ -123,8 +146,20 @@ public final class UDPAssociations: @unchecked Sendable {
                 for (inode, other) in bySocket where other === association { bySocket.removeValue(forKey: inode) }
             }
         }
+        let control = closing?.control ?? -1
+        if control >= 0 { _ = sx_own_mark(control, 0) }
         sx_unlock()
-        if let closing { _ = sx_real_close(closing.control) }
+        if control >= 0 { _ = sx_real_close(control) }
+    }
+
+    /// The program is about to close or replace `fd`, which the shim owns: move it first.
+    public func relocateControl(_ fd: Int32) {
+        sx_lock()
+        for association in byDescriptor.values where association.control == fd {
+            association.relocate()
+            break
+        }
+        sx_unlock()
     }
 
     /// dup2/dup3/F_DUPFD: the copy shares the association.

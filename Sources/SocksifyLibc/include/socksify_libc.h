@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -60,6 +61,13 @@ ssize_t sx_real_write(int fd, const void *buf, size_t len);
 #define SX_UDP_MARKS 65536
 int sx_udp_marked(int fd);
 int sx_udp_mark(int fd, int on);  // 0, or -1 if fd is out of range
+// Descriptors the shim owns (the UDP control connections): kept high and moved away when the
+// program closes or replaces their number.
+int sx_own_marked(int fd);
+int sx_own_mark(int fd, int on);
+int sx_any_marked_in(int first, int last, int *found);  // 1 and the first marked fd in the range
+int sx_move_high(int fd);         // F_DUPFD_CLOEXEC to a high number; returns the (new) fd
+int sx_dup_high(int fd);          // a high close-on-exec copy, or -1
 int sx_socket_protocol(int fd);   // getsockopt(SO_PROTOCOL)
 int sx_socket_local_port(int fd); // getsockname's port, -1 on error
 
@@ -74,6 +82,8 @@ int sx_socket_domain(int fd);                    // getsockopt(SO_DOMAIN), -1 if
 int sx_socket_error(int fd);                     // getsockopt(SO_ERROR), or errno on failure
 int sx_socket_v6only(int fd);                    // getsockopt(IPV6_V6ONLY)
 int sx_shutdown_both(int fd);                    // shutdown(SHUT_RDWR)
+int sx_disconnect(int fd);                       // connect(AF_UNSPEC): back to unconnected
+int sx_signal_interrupts(void);                  // 1: a signal ends a blocking connect (EINTR)
 uint64_t sx_socket_inode(int fd);                // fstat st_ino: one socket, whatever its copies
 uint64_t sx_monotonic_ns(void);
 const char *sx_program_name(void);               // program_invocation_short_name

@@ -625,3 +625,49 @@ def test_password_from_a_file(socksify, tmp_path, microsocks_auth, target):
         path.write_text(template % port)
         r = launch(client("127.0.0.1", target.port), path, env={"HOME": home})
         assert answers(r) == ["peer %s" % MICROSOCKS_OUT], r
+
+
+# --------------------------------------------------------------------------
+# explain and the shim give one verdict (the same function decides)
+# --------------------------------------------------------------------------
+
+AGREE_RULES = ("proxy p socks5h://127.0.0.1:1\n"        # 1: never reached: every case is refused first
+               "rule to 192.0.2.0/24 direct\n"           # 2
+               "rule to 198.51.100.0/24 block\n"         # 3
+               "default via p\n"                         # 4
+               "set strict\n")
+
+AGREE_PROBE = r"""
+import errno, socket, sys
+kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
+try:
+    if kind == "tcp":
+        s.connect((host, port))
+    else:
+        s.sendto(b"x", (host, port))
+    print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"""
+
+
+@pytest.mark.parametrize("kind,host,port,errno_name", [
+    ("tcp", "192.0.2.1", 80, "EPERM"),          # strict: no direct connection
+    ("tcp", "198.51.100.1", 80, "ECONNREFUSED"),  # blocked
+    ("udp", "192.0.2.1", 5000, "EPERM"),        # strict: no direct UDP
+    ("udp", "192.0.2.1", 53, "EPERM"),          # DNS must not leave
+    ("udp", "198.51.100.1", 5000, "EPERM"),     # blocked
+])
+def test_explain_agrees_with_the_shim_under_strict(socksify, tmp_path, kind, host, port, errno_name):
+    path = tmp_path / "strict.conf"
+    path.write_text(AGREE_RULES)
+    args = ["explain", "--config", path] + (["--udp"] if kind == "udp" else []) + ["python3", "%s:%d" % (host, port)]
+    told = field(run(socksify_cmd(*args), env=clean_env()), "verdict")
+    assert told.startswith("refused: ") and told.endswith("; the program sees " + errno_name), told
+    # The shim, in a network namespace of its own with no route anywhere: even a leak could not leave.
+    r = run(["unshare", "-n", "--"] + socksify_cmd("--config", path, PYTHON, "-c", AGREE_PROBE, kind, host, str(port)),
+            env=clean_env())
+    assert r.stdout.strip() == errno_name, r
+    reason = told[len("refused: "):-len("; the program sees " + errno_name)]
+    assert ("refused: %s; program sees %s" % (reason, errno_name)) in r.stderr, r

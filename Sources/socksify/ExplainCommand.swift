@@ -11,6 +11,15 @@ struct ExplainCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The rules file (default: the one socksify would use).", valueName: "file"))
     var config: String?
 
+    @Flag(help: "Explain a UDP datagram instead of a TCP connection.")
+    var udp = false
+
+    @Flag(help: "As under socksify --strict (a rules file's 'set strict' also turns it on).")
+    var strict = false
+
+    @Flag(name: .customLong("proxy-loopback"), help: "As under socksify --proxy-loopback.")
+    var proxyLoopback = false
+
     @Argument(help: ArgumentHelp("The program, by name or path.", valueName: "program"))
     var program: String
 
@@ -35,7 +44,8 @@ struct ExplainCommand: ParsableCommand {
         }
         let executable = ProgramCheck.resolve(program).flatMap(LibraryLocator.absolute) ?? program
         let running = RunningProgram(executable: Array(executable.utf8), argv0: Array(program.utf8))
-        let router = Router(rules.forProgram(running))
+        let programRules = rules.forProgram(running)
+        let router = Router(programRules)
         var target = RouteTarget(port: port)
         if let address = IPAddress.parse(host) {
             target.address = address
@@ -44,6 +54,9 @@ struct ExplainCommand: ParsableCommand {
         } else {
             fail("'\(host)' is not a host name or address", status: 2)
         }
+        let policy = TrafficPolicy(router: router, strict: strict || programRules.options.strict == true,
+                                   proxyLoopback: proxyLoopback || programRules.options.proxyLoopback == true,
+                                   namesRemote: router.anyRemoteResolution)
         let decision = router.route(target)
         let lines = (RulesFileReader.read(path).contents ?? []).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         func source(_ line: Int) -> String {
@@ -58,15 +71,48 @@ struct ExplainCommand: ParsableCommand {
             print("matches:     no rule; the default applies")
         }
         print("action:      \(Describe.action(decision.action, rules))")
+        print("verdict:     \(Describe.verdict(verdict(target, policy, programRules), rules))")
         if let name = target.name, HostsFile(text: Shim.readFile("/etc/hosts") ?? []).addresses(of: name) != nil {
             print("name:        in /etc/hosts: resolved locally, whatever the proxy")
         } else if let name = target.name {
             let remote = router.resolvesRemotely(name)
             print("name:        \(remote ? "resolved by the proxy (the program gets a synthetic address)" : "resolved locally (/etc/hosts, then the system resolver)")")
         }
-        if let address = target.address, address.isLoopback, rules.options.proxyLoopback != true {
+        if let address = target.address, address.isLoopback, !policy.proxyLoopback {
             print("note:        loopback destinations go direct unless --proxy-loopback or 'set proxy-loopback'")
         }
+    }
+}
+
+extension ExplainCommand {
+    /// What the shim would do, from the same function it calls (TrafficVerdict); a name is
+    /// first resolved as the shim would: /etc/hosts, the proxy, or (not in strict mode) locally.
+    func verdict(_ target: RouteTarget, _ policy: TrafficPolicy, _ rules: RuleSet) -> Verdict {
+        var attempt = TrafficAttempt(transport: udp ? .udp : .tcp, address: target.address, port: target.port)
+        if let name = target.name {
+            if let (addresses, _) = HostsFile(text: Shim.readFile("/etc/hosts") ?? []).addresses(of: name) {
+                attempt.address = addresses.first
+                attempt.localName = name
+            } else if policy.router.resolvesRemotely(name) {
+                attempt.proxyName = name
+            } else if policy.strict {
+                return .nameRefused("strict mode resolves no name locally (the rules send this name to no proxy that resolves names)")
+            } else {
+                attempt.localName = name  // the address is whatever the local resolver says
+            }
+        }
+        if let address = attempt.address, let port = attempt.port {
+            attempt.isProxy = rules.proxies.contains { proxy in
+                IPAddress.parse(proxy.spec.host).map { Endpoint.sameHost(Endpoint(address, port: port), Endpoint($0, port: proxy.spec.port)) } ?? false
+            }
+        }
+        return .traffic(TrafficVerdict.decide(attempt, policy))
+    }
+
+    enum Verdict {
+        case traffic(TrafficVerdict)
+        /// The name lookup itself is refused: the program never gets an address.
+        case nameRefused(String)
     }
 }
 
@@ -83,6 +129,16 @@ enum Describe {
         case .via(let p): return "through \(name(p))"
         case .chain(let list): return "chain: " + list.map(name).joined(separator: " > ") + " (each proxy reached through the one before)"
         case .failover(let list): return "failover: the first that works of " + list.map(name).joined(separator: ", ")
+        }
+    }
+
+    /// The verdict as explain prints it.
+    static func verdict(_ verdict: ExplainCommand.Verdict, _ rules: RuleSet) -> String {
+        switch verdict {
+        case .nameRefused(let why): return "refused: " + why + " (the name lookup fails)"
+        case .traffic(.refuse(let errno, let why)): return "refused: " + why + "; the program sees " + ErrnoName.name(errno)
+        case .traffic(.direct(let why)): return "direct" + why
+        case .traffic(.proxy(let action, _)): return action == .direct ? "direct" : Self.action(action, rules)
         }
     }
 

@@ -72,3 +72,19 @@ public struct Endpoint: Hashable, Sendable {
         return self
     }
 }
+
+extension Endpoint {
+    /// The same host and port, also when one side names an IPv4 host as ::ffff:a.b.c.d (an
+    /// AF_INET6 socket reaching an IPv4 proxy); the scope id does not count.
+    public static func sameHost(_ a: Endpoint, _ b: Endpoint) -> Bool {
+        a.port == b.port && a.address.unmapped == b.address.unmapped
+    }
+}
+
+extension IPAddress {
+    /// ::ffff:a.b.c.d as a.b.c.d; every other address as it is.
+    public var unmapped: IPAddress {
+        if case .v6(let v6) = self, let v4 = v6.mappedIPv4 { return .v4(v4) }
+        return self
+    }
+}

@@ -33,7 +33,7 @@ public struct NamedProxy: Sendable {
 }
 
 /// What happens to a matching connection; proxies are indexes into `RuleSet.proxies`.
-public enum RuleAction: Sendable {
+public enum RuleAction: Sendable, Equatable {
     case direct
     case block
     case via(Int)

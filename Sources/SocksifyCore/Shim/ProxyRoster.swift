@@ -31,7 +31,7 @@ public final class ProxyRoster: @unchecked Sendable {
     public func isProxy(_ endpoint: Endpoint) -> Bool {
         sx_lock()
         defer { sx_unlock() }
-        for case .success(let known)? in endpoints where ConnectDecision.sameHost(endpoint, known) { return true }
+        for case .success(let known)? in endpoints where Endpoint.sameHost(endpoint, known) { return true }
         return false
     }
 

@@ -16,74 +16,56 @@ extension Shim {
         }
         let type = sx_socket_type(fd)
         guard type >= 0 else { return sx_real_connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
-        switch TransportKind.of(type: type, protocol: sx_socket_protocol(fd)) {
-        case .tcp: break
-        case .udp: return connectDatagram(fd, destination: destination, address: address, length: length)
-        case .otherDatagram(let name), .otherStream(let name):
-            return connectUnproxiable(fd, kind: name, destination: destination, address: address, length: length)
-        }
-
-        let synthetic: [UInt8]?
-        switch nameBehind(destination) {
-        case .forgotten:
-            log.error("connect " + destination.text + " refused: a synthetic address no name stands for (forgotten, or from another run); program sees EHOSTUNREACH")
-            return fail(EHOSTUNREACH)
-        case .name(let name): synthetic = name
-        case .none: synthetic = nil
-        }
-        if synthetic == nil {
-            switch ConnectDecision.decide(destination: destination, settings: settings, isProxy: roster.isProxy(destination),
-                                          dnsGoesThroughProxy: names.remote) {
-            case .direct(let why):
-                log.info("connect " + destination.text + " direct (" + why + ")")
+        let transport = TransportKind.of(type: type, protocol: sx_socket_protocol(fd))
+        if transport == .udp { return connectDatagram(fd, destination: destination, address: address, length: length) }
+        let attempt = trafficAttempt(transport, to: destination)
+        let asked = askedFor(attempt, destination)
+        switch TrafficVerdict.decide(attempt, policy) {
+        case .refuse(let errno, let why):
+            log.error("connect " + asked.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
+            return fail(errno)
+        case .direct(let why):
+            guard transport == .tcp else {
+                log.info("connect " + asked.text + " direct" + why + " (" + transport.name + ")")
                 return sx_real_connect(fd, address, length)
-            case .refuse(let errno, let why):
-                log.error("connect " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
-                return fail(errno)
-            case .proxy:
-                break
+            }
+            return connectDirect(fd, destination: destination, asked: asked, why: why)
+        case .proxy(let action, _):
+            switch action {
+            case .via(let proxy): return connectThroughProxies(fd, chain: [proxy], destination: destination, asked: asked)
+            case .chain(let chain): return connectThroughProxies(fd, chain: chain, destination: destination, asked: asked)
+            case .failover(let candidates): return connectWithFailover(fd, candidates: candidates, destination: destination, asked: asked)
+            case .direct, .block: return fail(EPERM)  // not reached: the verdict never proxies these
             }
         }
-        let (target, asked) = routeTarget(destination, synthetic: synthetic)
-        let decision = router.route(target)
-        var rule: String { decision.logSuffix }  // only for log lines
-        switch decision.action {
-        case .block:
-            let why = unusable != nil ? "the configuration is unusable" : "blocked" + rule
-            log.error("connect " + asked.text + " refused: " + why + "; program sees ECONNREFUSED")
-            return fail(ECONNREFUSED)
-        case .direct:
-            return connectDirect(fd, destination: destination, asked: asked, rule: rule)
-        case .via(let proxy):
-            return connectThroughProxies(fd, chain: [proxy], destination: destination, asked: asked)
-        case .chain(let chain):
-            return connectThroughProxies(fd, chain: chain, destination: destination, asked: asked)
-        case .failover(let candidates):
-            return connectWithFailover(fd, candidates: candidates, destination: destination, asked: asked)
-        }
     }
 
-    /// A socket of a protocol no SOCKS proxy carries (UDP-Lite, ICMP, SCTP, DCCP, SEQPACKET):
-    /// where the rules would send it through a proxy it is refused, never let out directly.
-    func connectUnproxiable(_ fd: Int32, kind: String, destination: Endpoint,
-                            address: UnsafePointer<sockaddr>, length: socklen_t) -> Int32 {
-        switch unproxiableVerdict(kind: kind, destination: destination) {
-        case .direct: return sx_real_connect(fd, address, length)
-        case .refuse(let errno, let why):
-            log.error("connect " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
-            return fail(errno)
-        case .proxy: return fail(EPERM)  // not reached: unproxiableVerdict never proxies
-        }
+    /// The rules and settings as the verdict needs them.
+    var policy: TrafficPolicy {
+        TrafficPolicy(router: router, strict: settings.strict, proxyLoopback: settings.proxyLoopback,
+                      namesRemote: names.remote, unusable: unusable != nil)
     }
 
-    /// The verdict for a datagram or connection of a protocol socksify cannot proxy: direct only
-    /// where the rules allow direct traffic, refused (EPERM, with the protocol's name) elsewhere.
-    func unproxiableVerdict(kind: String, destination: Endpoint) -> DatagramRoute {
-        switch routeDatagram(to: destination) {
-        case .direct: return .direct
-        case .refuse(let errno, let why): return .refuse(errno: errno, kind + ": " + why)
-        case .proxy: return .refuse(errno: EPERM, kind + " cannot go through a SOCKS proxy (only TCP and UDP can)")
+    /// What the verdict sees of a connect or send to `destination`: the name behind a synthetic
+    /// address, else the address with the name libc gave for it when rules match names.
+    func trafficAttempt(_ transport: TransportKind, to destination: Endpoint) -> TrafficAttempt {
+        var attempt = TrafficAttempt(transport: transport, address: destination.address, port: destination.port)
+        switch nameBehind(destination) {
+        case .forgotten: attempt.forgottenSynthetic = true
+        case .name(let name):
+            attempt.proxyName = name
+            attempt.address = nil
+        case .none:
+            attempt.isProxy = roster.isProxy(destination)
+            if router.matchesNames { attempt.localName = localNames.name(of: destination.address.unmapped) }
         }
+        return attempt
+    }
+
+    /// What a proxy is asked for: the name behind a synthetic address, else the address.
+    func askedFor(_ attempt: TrafficAttempt, _ destination: Endpoint) -> SocksDestination {
+        if let name = attempt.proxyName { return SocksDestination(.domain(HostName.string(name)), port: destination.port) }
+        return SocksDestination(destination)
     }
 
     /// "IPv4"/"IPv6" when `address` claims an internet family, whatever its length.
@@ -102,36 +84,18 @@ extension Shim {
         return .name(name)
     }
 
-    /// What the rules match (`target`) and what a proxy is asked for (`asked`): the name behind
-    /// a synthetic address, else the address, with the name libc gave for it when rules match names.
-    /// One place for TCP and UDP.
-    func routeTarget(_ destination: Endpoint, synthetic: [UInt8]?) -> (target: RouteTarget, asked: SocksDestination) {
-        if let synthetic {
-            return (RouteTarget(name: synthetic, port: destination.port),
-                    SocksDestination(.domain(HostName.string(synthetic)), port: destination.port))
-        }
-        let local = router.matchesNames ? localNames.name(of: ConnectDecision.normalized(destination.address)) : nil
-        return (RouteTarget(address: destination.address, name: local, port: destination.port), SocksDestination(destination))
-    }
-
     /// A rule says direct. A name behind a synthetic address is then resolved here, locally.
-    func connectDirect(_ fd: Int32, destination: Endpoint, asked: SocksDestination, rule: String) -> Int32 {
+    /// `why` is the verdict's reason, " (loopback)" or " (rule at line 3)".
+    func connectDirect(_ fd: Int32, destination: Endpoint, asked: SocksDestination, why: String) -> Int32 {
         var endpoint = destination
         if case .domain(let name) = asked.address {
-            guard !settings.strict else {
-                log.error("connect " + asked.text + " refused: strict mode resolves no name locally" + rule + "; program sees EHOSTUNREACH")
-                return fail(EHOSTUNREACH)
-            }
             guard let found = LocalLookup.first(name, port: asked.port, family: destination.family) else {
-                log.error("connect " + asked.text + " direct" + rule + " failed: the name does not resolve locally; program sees EHOSTUNREACH")
+                log.error("connect " + asked.text + " direct" + why + " failed: the name does not resolve locally; program sees EHOSTUNREACH")
                 return fail(EHOSTUNREACH)
             }
             endpoint = found
-        } else if settings.strict && !destination.address.isLoopback {
-            log.error("connect " + asked.text + " refused: strict mode allows no direct connection" + rule + "; program sees EPERM")
-            return fail(EPERM)
         }
-        log.info("connect " + asked.text + " direct" + rule)
+        log.info("connect " + asked.text + " direct" + why)
         let bytes = endpoint.sockaddrBytes
         return bytes.withUnsafeBytes { raw in
             sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))

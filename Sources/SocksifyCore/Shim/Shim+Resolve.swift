@@ -10,7 +10,7 @@ extension Shim {
         // still match when the program connects to the address.
         if router.matchesNames, case .addresses(let addresses, _) = answer, let normalized = HostName.normalized(bytes) {
             for address in addresses where names.pool.position(of: address) == nil {
-                localNames.note(normalized, for: ConnectDecision.normalized(address))
+                localNames.note(normalized, for: address.unmapped)
             }
         }
         return write(answer, query: HostName.string(bytes), into: out)
@@ -38,7 +38,7 @@ extension Shim {
         case AF_INET6: address = .v6(IPv6Address(bytes: Array(UnsafeBufferPointer(start: bytes, count: 16))))
         default: return
         }
-        localNames.note(normalized, for: ConnectDecision.normalized(address))
+        localNames.note(normalized, for: address.unmapped)
     }
 
     func write(_ answer: NameResolution, query: String, into out: UnsafeMutablePointer<sx_resolution>) -> Int32 {

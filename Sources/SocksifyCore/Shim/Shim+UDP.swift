@@ -11,34 +11,20 @@ extension Shim {
         case proxy([Int], asked: SocksDestination)
     }
 
-    /// Where a datagram to `destination` goes: the same decision as for TCP, plus UDP's limits.
-    func routeDatagram(to destination: Endpoint) -> DatagramRoute {
-        let synthetic: [UInt8]?
-        switch nameBehind(destination) {
-        case .forgotten: return .refuse(errno: EHOSTUNREACH, "a synthetic address no name stands for")
-        case .name(let name): synthetic = name
-        case .none: synthetic = nil
-        }
-        if synthetic == nil && roster.isProxy(destination) { return .direct }  // as for TCP: the proxy itself
-        let local = destination.address.isLoopback || destination.address.isUnspecified
-        let dnsMustNotLeave = destination.port == 53 && (names.remote || settings.strict)
-        if synthetic == nil && local && !settings.proxyLoopback {
-            return dnsMustNotLeave ? .refuse(errno: EPERM, "DNS must not leave the machine directly (names are resolved by the proxy)") : .direct
-        }
-        let (target, asked) = routeTarget(destination, synthetic: synthetic)
-        let decision = router.route(target)
-        var rule: String { decision.logSuffix }  // only for messages
-        switch decision.action {
-        case .block:
-            return .refuse(errno: EPERM, unusable != nil ? "the configuration is unusable" : "blocked" + rule)
-        case .direct:
-            if synthetic != nil { return .refuse(errno: EHOSTUNREACH, "a rule says direct for a name only a proxy resolves" + rule) }
-            if dnsMustNotLeave { return .refuse(errno: EPERM, "DNS must not leave the machine directly" + rule) }
-            if settings.strict && !local { return .refuse(errno: EPERM, "strict mode allows no direct UDP" + rule) }
-            return .direct
-        case .via(let proxy): return .proxy([proxy], asked: asked)
-        case .failover(let candidates): return .proxy(candidates, asked: asked)
-        case .chain: return .refuse(errno: EOPNOTSUPP, "UDP cannot go through a chain of proxies" + rule)
+    /// Where a datagram to `destination` goes: the verdict, with what the proxy is asked for.
+    /// Also for protocols no proxy carries (the verdict refuses them where it would proxy).
+    func routeDatagram(to destination: Endpoint, transport: TransportKind = .udp) -> DatagramRoute {
+        let attempt = trafficAttempt(transport, to: destination)
+        switch TrafficVerdict.decide(attempt, policy) {
+        case .direct: return .direct
+        case .refuse(let errno, let why): return .refuse(errno: errno, why)
+        case .proxy(let action, _):
+            let asked = askedFor(attempt, destination)
+            switch action {
+            case .via(let proxy): return .proxy([proxy], asked: asked)
+            case .failover(let candidates): return .proxy(candidates, asked: asked)
+            case .chain, .direct, .block: return .refuse(errno: EPERM, "not a datagram route")  // not reached
+            }
         }
     }
 
@@ -92,14 +78,15 @@ extension Shim {
     func sendOnOtherSocket(_ fd: Int32, destination: Endpoint, message: UnsafePointer<msghdr>, flags: Int32) -> Int? {
         let type = sx_socket_type(fd)
         guard type >= 0 else { return passToLibc }  // not a socket: the kernel says so
-        switch TransportKind.of(type: type, protocol: sx_socket_protocol(fd)) {
+        let kind = TransportKind.of(type: type, protocol: sx_socket_protocol(fd))
+        switch kind {
         case .udp: return nil
         case .tcp:
             let fastOpen = Int32(bitPattern: 0x2000_0000)  // MSG_FASTOPEN
             guard flags & fastOpen != 0 else { return passToLibc }  // a connected stream ignores the name
             return sendFastOpen(fd, message: message, flags: flags & ~fastOpen)
-        case .otherDatagram(let kind), .otherStream(let kind):
-            switch unproxiableVerdict(kind: kind, destination: destination) {
+        case .otherDatagram, .otherStream:
+            switch routeDatagram(to: destination, transport: kind) {
             case .direct: return passToLibc
             case .refuse(let errno, let why):
                 log.error("send to " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
@@ -298,7 +285,7 @@ extension Shim {
             }
             if received < 0 { return -1 }
             let source = from.withUnsafeBytes { Endpoint(sockaddr: $0.baseAddress!, length: min(fromLength, 128)) }
-            let fromRelay = source.map { ConnectDecision.sameHost($0, association.relay) } ?? false
+            let fromRelay = source.map { Endpoint.sameHost($0, association.relay) } ?? false
             var payloadOffset = 0
             var shownSource: Endpoint? = source
             var accepted = false
@@ -351,7 +338,7 @@ extension Shim {
         if let peer = association.peer {
             switch (peer.asked.address, sender.address) {
             case (.ip(let wanted), .ip(let got)):
-                let same = ConnectDecision.normalized(wanted) == ConnectDecision.normalized(got) && peer.asked.port == sender.port
+                let same = wanted.unmapped == got.unmapped && peer.asked.port == sender.port
                 return same ? peer.endpoint : nil
             default:
                 return peer.asked.port == sender.port ? peer.endpoint : nil  // a name: its address is the proxy's business

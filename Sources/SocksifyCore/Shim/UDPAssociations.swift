@@ -41,7 +41,7 @@ public final class UDPAssociation: @unchecked Sendable {
     public func isDirectPeer(_ source: Endpoint) -> Bool {
         sx_lock()
         defer { sx_unlock() }
-        return directPeers.contains { ConnectDecision.sameHost($0, source) }
+        return directPeers.contains { Endpoint.sameHost($0, source) }
     }
 
     public func noteNamedPeer(_ peer: Endpoint) {

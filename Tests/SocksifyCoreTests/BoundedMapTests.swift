@@ -39,13 +39,13 @@ import Testing
     }
 
     @Test func capacityOne() {
-        let map = BoundedMap<String, Int>(capacity: 1)
-        map.set(1, for: "a")
-        map.set(2, for: "b")
-        #expect(map.value(for: "a") == nil)
-        #expect(map.value(for: "b") == 2)
-        map.set(3, for: "b")
-        #expect(map.value(for: "b") == 3)
+        let map = BoundedMap<Int, Int>(capacity: 1)
+        map.set(1, for: 11)
+        map.set(2, for: 12)
+        #expect(map.value(for: 11) == nil)
+        #expect(map.value(for: 12) == 2)
+        map.set(3, for: 12)
+        #expect(map.value(for: 12) == 3)
     }
 
     @Test func ipAddressKeys() {
@@ -70,5 +70,19 @@ import Testing
             }
         }
         for k in 0..<64 { #expect(map.value(for: k) == 49) }
+    }
+}
+
+@Suite struct BoundedMapManyTests {
+    /// Many keys that share buckets, with eviction: every held key is found, every evicted one not.
+    @Test func manyKeysWithEviction() {
+        let map = BoundedMap<UInt64, UInt64>(capacity: 100)
+        for key in UInt64(0)..<1000 { map.set(key * 2, for: key << 20) }
+        for key in UInt64(0)..<1000 {
+            #expect(map.value(for: key << 20) == (key >= 900 ? key * 2 : nil))
+        }
+        map.set(7, for: 999 << 20)
+        #expect(map.value(for: 999 << 20) == 7)
+        #expect(map.value(for: 900 << 20) == 1800)
     }
 }

@@ -105,12 +105,15 @@ public enum ProxyTunnel {
         guard try waitFor(fd, events: Int16(POLLOUT), until: deadline) else {
             throw .timedOut(phase: "connecting to the proxy")
         }
-        let status = sx_socket_error(fd)
-        guard status == 0 else { throw .proxyUnreachable(errno: status) }
-        // Linux leaves a non-blocking socket "connecting" until connect is called once more;
-        // doing it here makes a later connect by the program answer EISCONN, as it would direct.
-        _ = address.withUnsafeBytes { raw in
+        // Connect once more: it answers the outcome (0, or the error SO_ERROR would give) and
+        // moves the socket out of "connecting", so a later connect by the program answers
+        // EISCONN as it would direct.
+        let again = address.withUnsafeBytes { raw in
             sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
         }
+        guard again != 0 else { return }
+        let status = sx_errno()
+        guard status != EISCONN else { return }
+        throw .proxyUnreachable(errno: status)
     }
 }

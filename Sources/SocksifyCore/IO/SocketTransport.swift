@@ -30,6 +30,13 @@ public struct SocketTransport: HandshakeTransport {
 
     public mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
         var chunk = [UInt8](repeating: 0, count: 64)
+        // A reply's first bytes are a round trip away: waiting first spares a recv that would
+        // only say EAGAIN. The rest of a reply has usually arrived with them.
+        if buffer.isEmpty {
+            guard try waitFor(fd, events: Int16(POLLIN), until: deadline) else {
+                throw .timedOut(phase: "waiting for the proxy's reply")
+            }
+        }
         while buffer.count < total {
             let want = min(total - buffer.count, chunk.count)
             let n = chunk.withUnsafeMutableBytes { sx_real_recv(fd, $0.baseAddress, want, Int32(MSG_DONTWAIT)) }

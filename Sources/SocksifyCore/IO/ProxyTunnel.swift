@@ -23,20 +23,22 @@ public enum ProxyTunnel {
     /// to connect), spares a getsockopt on every connection.
     public static func open(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
-        destination: SocksDestination, timeouts: Timeouts, socketFamily: Int32? = nil
+        destination: SocksDestination, timeouts: Timeouts, socketFamily: Int32? = nil,
+        kernel: Kernel = RealKernel.shared
     ) throws(SocksError) {
-        let domain = socketFamily ?? sx_socket_domain(fd)
+        let domain = socketFamily ?? kernel.socketDomain(fd)
         let wantsOwnSocket = domain == AF_INET && firstEndpoint.family == AF_INET6
-            || domain == AF_INET6 && firstEndpoint.family == AF_INET && sx_socket_v6only(fd) != 0
+            || domain == AF_INET6 && firstEndpoint.family == AF_INET && kernel.isV6Only(fd)
         if wantsOwnSocket {
-            try openOnReplacementSocket(fd: fd, chain: chain, firstEndpoint: firstEndpoint, destination: destination, timeouts: timeouts)
+            try openOnReplacementSocket(fd: fd, chain: chain, firstEndpoint: firstEndpoint, destination: destination,
+                                        timeouts: timeouts, kernel: kernel)
             return
         }
         let target = domain == AF_INET6 ? firstEndpoint.asIPv6 : firstEndpoint
-        let savedFlags = sx_get_status_flags(fd)
-        guard savedFlags >= 0 else { throw .io(errno: sx_errno()) }
+        let savedFlags = kernel.statusFlags(fd)
+        guard savedFlags >= 0 else { throw .io(errno: kernel.errno) }
         try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts,
-                      blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil)
+                      blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil, kernel: kernel)
     }
 
     /// Builds the tunnel on a new socket and moves it onto the program's descriptor number: for
@@ -44,29 +46,30 @@ public enum ProxyTunnel {
     /// must leave nothing behind on the program's socket.
     public static func openOnReplacementSocket(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
-        destination: SocksDestination, timeouts: Timeouts
+        destination: SocksDestination, timeouts: Timeouts, kernel: Kernel = RealKernel.shared
     ) throws(SocksError) {
-        let savedFlags = sx_get_status_flags(fd)
-        let descriptorFlags = sx_get_descriptor_flags(fd)
-        guard savedFlags >= 0, descriptorFlags >= 0 else { throw .io(errno: sx_errno()) }
-        let tunnel = sx_real_socket(firstEndpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard tunnel >= 0 else { throw .io(errno: sx_errno()) }
-        defer { _ = sx_real_close(tunnel) }
-        try handshake(fd: tunnel, chain: chain, target: firstEndpoint, destination: destination, timeouts: timeouts)
+        let savedFlags = kernel.statusFlags(fd)
+        let descriptorFlags = kernel.descriptorFlags(fd)
+        guard savedFlags >= 0, descriptorFlags >= 0 else { throw .io(errno: kernel.errno) }
+        let tunnel = kernel.socket(firstEndpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+        guard tunnel >= 0 else { throw .io(errno: kernel.errno) }
+        defer { _ = kernel.close(tunnel) }
+        try handshake(fd: tunnel, chain: chain, target: firstEndpoint, destination: destination, timeouts: timeouts, kernel: kernel)
         let cloexec = descriptorFlags & FD_CLOEXEC != 0 ? Int32(O_CLOEXEC) : 0
-        guard sx_real_dup3(tunnel, fd, cloexec) >= 0 else { throw .io(errno: sx_errno()) }
-        _ = sx_set_status_flags(fd, savedFlags)
+        guard kernel.dup3(tunnel, fd, cloexec) >= 0 else { throw .io(errno: kernel.errno) }
+        _ = kernel.setStatusFlags(fd, savedFlags)
     }
 
     static func handshake(
         fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts,
-        blockingFlags: Int32? = nil
+        blockingFlags: Int32? = nil, kernel: Kernel = RealKernel.shared
     ) throws(SocksError) {
         do {
-            try connectToProxy(fd: fd, target: target, deadline: .after(milliseconds: timeouts.connectMilliseconds),
-                               blockingFlags: blockingFlags)
+            try connectToProxy(fd: fd, target: target, deadline: .after(milliseconds: timeouts.connectMilliseconds, on: kernel),
+                               blockingFlags: blockingFlags, kernel: kernel)
             for (hop, proxy) in chain.enumerated() {
-                var transport = SocketTransport(fd: fd, deadline: .after(milliseconds: timeouts.handshakeMilliseconds))
+                var transport = SocketTransport(fd: fd, deadline: .after(milliseconds: timeouts.handshakeMilliseconds, on: kernel),
+                                                kernel: kernel)
                 let next = hop + 1 < chain.count ? address(of: chain[hop + 1]) : destination
                 try ClientHandshake.connect(over: &transport, proxy: proxy, to: next)
             }
@@ -74,7 +77,7 @@ public enum ProxyTunnel {
             // Leave the socket as a failed plain connect would: unconnected, nothing the program
             // could write into, free to connect again. A misuse (EISCONN, EALREADY) leaves it be.
             if case .socketState(let e) = error, e != EINTR { throw error }
-            _ = sx_disconnect(fd)
+            _ = kernel.disconnect(fd)
             throw error
         }
     }
@@ -89,30 +92,24 @@ public enum ProxyTunnel {
     /// `blockingFlags`: the flags of a blocking socket, made non-blocking for the connect call
     /// only (the rest uses MSG_DONTWAIT), so a signal handler that jumps out of the handshake
     /// cannot leave the program's socket non-blocking.
-    static func connectToProxy(fd: Int32, target: Endpoint, deadline: Deadline, blockingFlags: Int32? = nil) throws(SocksError) {
+    static func connectToProxy(fd: Int32, target: Endpoint, deadline: Deadline, blockingFlags: Int32? = nil,
+                               kernel: Kernel = RealKernel.shared) throws(SocksError) {
         let address = target.sockaddrBytes
-        if let blockingFlags { _ = sx_set_status_flags(fd, blockingFlags | O_NONBLOCK) }
-        let result = address.withUnsafeBytes { raw in
-            sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
-        }
-        let connectErrno = sx_errno()
-        if let blockingFlags { _ = sx_set_status_flags(fd, blockingFlags) }
-        sx_set_errno(connectErrno)
+        if let blockingFlags { _ = kernel.setStatusFlags(fd, blockingFlags | O_NONBLOCK) }
+        let result = kernel.connect(fd, address)
+        let e = kernel.errno
+        if let blockingFlags { _ = kernel.setStatusFlags(fd, blockingFlags) }
         if result == 0 { return }
-        let e = sx_errno()
         if e == EISCONN || e == EALREADY { throw .socketState(errno: e) }  // the program's own misuse
         guard e == EINPROGRESS || e == EINTR || e == EAGAIN else { throw .proxyUnreachable(errno: e) }
-        guard try waitFor(fd, events: Int16(POLLOUT), until: deadline) else {
+        guard try waitFor(fd, events: Int16(POLLOUT), until: deadline, on: kernel) else {
             throw .timedOut(phase: "connecting to the proxy")
         }
         // Connect once more: it answers the outcome (0, or the error SO_ERROR would give) and
         // moves the socket out of "connecting", so a later connect by the program answers
         // EISCONN as it would direct.
-        let again = address.withUnsafeBytes { raw in
-            sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
-        }
-        guard again != 0 else { return }
-        let status = sx_errno()
+        guard kernel.connect(fd, address) != 0 else { return }
+        let status = kernel.errno
         guard status != EISCONN else { return }
         throw .proxyUnreachable(errno: status)
     }

@@ -1,0 +1,62 @@
+import SocksifyLibc
+
+/// The system calls the tunnel makes, behind one seam: the library runs them on the real
+/// kernel (the real libc calls, never the shim's own), tests on a fake one that scripts
+/// EINPROGRESS, signals, slow or lying proxies and the clock. Calls answer as libc does (-1 and
+/// `errno` on failure); `errno` is the kernel's, so a fake keeps its own.
+public protocol Kernel: AnyObject {
+    var errno: Int32 { get set }
+    func socket(_ domain: Int32, _ type: Int32) -> Int32
+    func close(_ fd: Int32) -> Int32
+    func dup3(_ fd: Int32, _ copy: Int32, _ flags: Int32) -> Int32
+    func connect(_ fd: Int32, _ address: [UInt8]) -> Int32
+    /// connect(AF_UNSPEC): the socket goes back to unconnected.
+    func disconnect(_ fd: Int32) -> Int32
+    func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ flags: Int32) -> Int
+    func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ flags: Int32) -> Int
+    /// poll(2) on one descriptor: >0 ready, 0 timed out, -1 errno.
+    func poll(_ fd: Int32, _ events: Int16, _ milliseconds: Int32) -> Int32
+    func statusFlags(_ fd: Int32) -> Int32
+    func setStatusFlags(_ fd: Int32, _ flags: Int32) -> Int32
+    func descriptorFlags(_ fd: Int32) -> Int32
+    func socketDomain(_ fd: Int32) -> Int32
+    func isV6Only(_ fd: Int32) -> Bool
+    /// Whether the signal that just interrupted a call would end a plain blocking connect
+    /// (a handler installed without SA_RESTART).
+    func signalInterrupts() -> Bool
+    func monotonicNanoseconds() -> UInt64
+}
+
+/// The real kernel, through the real libc calls.
+public final class RealKernel: Kernel, @unchecked Sendable {
+    public static let shared = RealKernel()
+
+    public var errno: Int32 {
+        get { sx_errno() }
+        set { sx_set_errno(newValue) }
+    }
+    public func socket(_ domain: Int32, _ type: Int32) -> Int32 { sx_real_socket(domain, type, 0) }
+    public func close(_ fd: Int32) -> Int32 { sx_real_close(fd) }
+    public func dup3(_ fd: Int32, _ copy: Int32, _ flags: Int32) -> Int32 { sx_real_dup3(fd, copy, flags) }
+    public func connect(_ fd: Int32, _ address: [UInt8]) -> Int32 {
+        address.withUnsafeBytes { sx_real_connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
+    }
+    public func disconnect(_ fd: Int32) -> Int32 { sx_disconnect(fd) }
+    public func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ flags: Int32) -> Int {
+        sx_real_send(fd, bytes.baseAddress, bytes.count, flags)
+    }
+    public func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ flags: Int32) -> Int {
+        sx_real_recv(fd, buffer.baseAddress, buffer.count, flags)
+    }
+    public func poll(_ fd: Int32, _ events: Int16, _ milliseconds: Int32) -> Int32 {
+        var descriptor = pollfd(fd: fd, events: events, revents: 0)
+        return sx_real_poll(&descriptor, 1, milliseconds)
+    }
+    public func statusFlags(_ fd: Int32) -> Int32 { sx_get_status_flags(fd) }
+    public func setStatusFlags(_ fd: Int32, _ flags: Int32) -> Int32 { sx_set_status_flags(fd, flags) }
+    public func descriptorFlags(_ fd: Int32) -> Int32 { sx_get_descriptor_flags(fd) }
+    public func socketDomain(_ fd: Int32) -> Int32 { sx_socket_domain(fd) }
+    public func isV6Only(_ fd: Int32) -> Bool { sx_socket_v6only(fd) != 0 }
+    public func signalInterrupts() -> Bool { sx_signal_interrupts() != 0 }
+    public func monotonicNanoseconds() -> UInt64 { sx_monotonic_ns() }
+}

@@ -1,0 +1,126 @@
+import SocksifyLibc
+@testable import SocksifyCore
+
+/// A kernel the tunnel can run on without a network: one program socket (and the ones the
+/// tunnel makes), a scripted proxy that answers each send with the next reply, a clock that
+/// only moves when a poll waits, and a log of every call, so tests can count system calls and
+/// see what was left behind.
+final class FakeKernel: Kernel, @unchecked Sendable {
+    enum ConnectOutcome { case now, inProgress(then: Int32), fails(Int32) }
+
+    var errno: Int32 = 0
+    var calls: [String] = []
+    /// Status flags (O_NONBLOCK…) and descriptor flags (FD_CLOEXEC) by descriptor.
+    var flags: [Int32: Int32] = [:]
+    var descriptorFlagsOf: [Int32: Int32] = [:]
+    var domain: [Int32: Int32] = [:]
+    var nextDescriptor: Int32 = 50
+    var closed: [Int32] = []
+    var dups: [(from: Int32, to: Int32, flags: Int32)] = []
+
+    /// What connecting to the proxy does: at once, after a wait (then 0 or an errno), or fails.
+    var connect: ConnectOutcome = .inProgress(then: 0)
+    var connecting: Set<Int32> = []
+    var connected: Set<Int32> = []
+    /// Whether the proxy accepts the TCP connection before the deadline.
+    var proxyAccepts = true
+    /// One reply per send, in order; nil: the proxy says nothing more (a silent proxy).
+    var replies: [[UInt8]?] = [[0x05, 0x00], [0x05, 0x00, 0x00, 0x01, 10, 0, 0, 1, 0x04, 0x38]]
+    var inbox: [UInt8] = []
+    var sent: [[UInt8]] = []
+    /// The proxy hangs up once the inbox is read.
+    var closesAfterReplies = false
+    /// The next polls are interrupted by a signal.
+    var signalsDuringPoll = 0
+    var handlerWithoutRestart = true
+
+    var nanoseconds: UInt64 = 1_000_000_000
+
+    init(programSocket fd: Int32, statusFlags: Int32, domain: Int32 = AF_INET) {
+        flags[fd] = statusFlags
+        descriptorFlagsOf[fd] = 0
+        self.domain[fd] = domain
+    }
+
+    private func fail(_ e: Int32) -> Int32 { errno = e; return -1 }
+
+    func socket(_ domain: Int32, _ type: Int32) -> Int32 {
+        calls.append("socket")
+        let fd = nextDescriptor
+        nextDescriptor += 1
+        flags[fd] = type & Int32(SOCK_NONBLOCK.rawValue) != 0 ? O_NONBLOCK | O_RDWR : O_RDWR
+        descriptorFlagsOf[fd] = type & Int32(SOCK_CLOEXEC.rawValue) != 0 ? FD_CLOEXEC : 0
+        self.domain[fd] = domain
+        return fd
+    }
+    func close(_ fd: Int32) -> Int32 { calls.append("close"); closed.append(fd); return 0 }
+    func dup3(_ fd: Int32, _ copy: Int32, _ flags: Int32) -> Int32 {
+        calls.append("dup3")
+        dups.append((fd, copy, flags))
+        self.flags[copy] = self.flags[fd]
+        if connected.contains(fd) { connected.insert(copy) }
+        return copy
+    }
+    func connect(_ fd: Int32, _ address: [UInt8]) -> Int32 {
+        calls.append("connect")
+        if connected.contains(fd) { return fail(EISCONN) }
+        if connecting.contains(fd) {
+            guard proxyAccepts else { return fail(EALREADY) }
+            connecting.remove(fd)
+            if case .inProgress(let then) = connect, then != 0 { return fail(then) }
+            connected.insert(fd)
+            return 0
+        }
+        switch connect {
+        case .now:
+            connected.insert(fd)
+            return 0
+        case .fails(let e): return fail(e)
+        case .inProgress:
+            guard (flags[fd] ?? 0) & O_NONBLOCK != 0 else { return fail(EINVAL) }  // a blocking connect would hang the test
+            connecting.insert(fd)
+            return fail(EINPROGRESS)
+        }
+    }
+    func disconnect(_ fd: Int32) -> Int32 {
+        calls.append("disconnect")
+        connected.remove(fd)
+        connecting.remove(fd)
+        return 0
+    }
+    func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ flags: Int32) -> Int {
+        calls.append("send")
+        guard connected.contains(fd) else { return Int(fail(ENOTCONN)) }
+        sent.append(Array(bytes))
+        if !replies.isEmpty, let reply = replies.removeFirst() { inbox += reply }
+        return bytes.count
+    }
+    func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ flags: Int32) -> Int {
+        calls.append("recv")
+        if inbox.isEmpty { return closesAfterReplies ? 0 : Int(fail(EAGAIN)) }
+        let n = min(buffer.count, inbox.count)
+        for i in 0..<n { buffer[i] = inbox[i] }
+        inbox.removeFirst(n)
+        return n
+    }
+    func poll(_ fd: Int32, _ events: Int16, _ milliseconds: Int32) -> Int32 {
+        calls.append("poll")
+        if signalsDuringPoll > 0 {
+            signalsDuringPoll -= 1
+            nanoseconds += 1_000_000
+            return fail(EINTR)
+        }
+        let ready = events == Int16(POLLOUT) ? (connected.contains(fd) || (connecting.contains(fd) && proxyAccepts))
+                                             : (!inbox.isEmpty || closesAfterReplies)
+        if ready { return 1 }
+        nanoseconds += UInt64(milliseconds) * 1_000_000  // waited the whole time for nothing
+        return 0
+    }
+    func statusFlags(_ fd: Int32) -> Int32 { calls.append("F_GETFL"); return flags[fd] ?? fail(EBADF) }
+    func setStatusFlags(_ fd: Int32, _ flags: Int32) -> Int32 { calls.append("F_SETFL"); self.flags[fd] = flags; return 0 }
+    func descriptorFlags(_ fd: Int32) -> Int32 { calls.append("F_GETFD"); return descriptorFlagsOf[fd] ?? fail(EBADF) }
+    func socketDomain(_ fd: Int32) -> Int32 { calls.append("SO_DOMAIN"); return domain[fd] ?? fail(EBADF) }
+    func isV6Only(_ fd: Int32) -> Bool { calls.append("IPV6_V6ONLY"); return false }
+    func signalInterrupts() -> Bool { handlerWithoutRestart }
+    func monotonicNanoseconds() -> UInt64 { nanoseconds }
+}

@@ -95,6 +95,12 @@ public func sxCoreResolverCallRefused(_ function: UnsafePointer<CChar>) -> Int32
     return shim.resolverCallRefused(String(cString: function)) ? 1 : 0
 }
 
+@_cdecl("sx_core_names_kept_in")
+public func sxCoreNamesKeptIn() -> Int32 {
+    guard let shim else { return 0 }
+    return shim.names.remote || shim.settings.strict ? 1 : 0
+}
+
 @_cdecl("sx_core_note_local_answer")
 public func sxCoreNoteLocalAnswer(_ name: UnsafePointer<CChar>, _ family: Int32, _ bytes: UnsafePointer<UInt8>) {
     shim?.noteLocalAnswer(name, family: family, bytes: bytes)

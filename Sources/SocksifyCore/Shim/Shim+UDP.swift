@@ -1,7 +1,7 @@
 import SocksifyLibc
 
 /// Returned to the C interposers: "not ours, call libc with the program's own arguments".
-public let passToLibc = -2
+public let passToLibc = Int(SX_PASS)
 
 extension Shim {
     enum DatagramRoute {
@@ -38,7 +38,8 @@ extension Shim {
         var namedDestination: Endpoint? = nil
         if let named {
             let nameLength = socklen_t(message.pointee.msg_namelen)
-            guard let destination = Endpoint(sockaddr: UnsafeRawPointer(named), length: Int(nameLength)) else {
+            guard let destination = Endpoint(sockaddr: UnsafeRawPointer(named), length: Int(nameLength))
+                ?? Shim.unspecifiedAsIPv4(fd, named, nameLength) else {
                 guard let family = Shim.internetFamily(named.assumingMemoryBound(to: sockaddr.self), nameLength) else { return passToLibc }
                 log.error("send refused: an " + family + " address socksify cannot read (" + String(nameLength) + " bytes); program sees EINVAL")
                 return Int(fail(EINVAL))
@@ -69,6 +70,17 @@ extension Shim {
         }
         if let namedDestination { association!.noteNamedPeer(namedDestination) }
         return sendWrapped(fd, association!, asked: asked, message: message, flags: flags)
+    }
+
+    /// AF_UNSPEC with a sockaddr_in's length, on an IPv4 socket that is not a stream: Linux's
+    /// UDP (and UDP-Lite, raw) send reads it as AF_INET, so it is routed as that address.
+    static func unspecifiedAsIPv4(_ fd: Int32, _ name: UnsafeMutableRawPointer, _ length: socklen_t) -> Endpoint? {
+        guard length >= 16, Int32(name.load(as: sa_family_t.self)) == AF_UNSPEC,
+              sx_socket_domain(fd) == AF_INET, sx_socket_type(fd) != Int32(SOCK_STREAM.rawValue) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        bytes.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: name, count: 16)) }
+        withUnsafeBytes(of: sa_family_t(AF_INET)) { bytes[0] = $0[0]; bytes[1] = $0[1] }
+        return bytes.withUnsafeBytes { Endpoint(sockaddr: $0.baseAddress!, length: 16) }
     }
 
     /// A send with a destination on a socket that is not UDP: TCP Fast Open connects (through

@@ -1,0 +1,30 @@
+// The one boundary between the C interposers (Sources/CShim) and the Swift core: the entry
+// points Sources/ShimCore/Exports.swift defines with @_cdecl, and the values both sides read.
+// Swift imports this header too, so SX_PASS is written once.
+#ifndef SOCKSIFY_ABI_H
+#define SOCKSIFY_ABI_H
+
+#include "socksify_libc.h"
+
+// Swift core entry points.
+void sx_core_init(void);
+int sx_core_connect(int fd, const struct sockaddr *address, socklen_t length);
+int sx_core_getpeername(int fd, struct sockaddr *address, socklen_t *length);
+int sx_core_resolve(const char *name, int family, sx_resolution *out);
+int sx_core_reverse(int family, const unsigned char *bytes, sx_resolution *out);
+// Datagrams: -2 (SX_PASS) means "not ours: call libc with the program's arguments".
+#define SX_PASS (-2)
+ssize_t sx_core_sendmsg(int fd, const struct msghdr *message, int flags);
+ssize_t sx_core_recvmsg(int fd, struct msghdr *message, int flags);
+void sx_core_udp_close(int fd);
+void sx_core_udp_dup(int fd, int copy);
+int sx_core_check_socket(int domain, int type);
+int sx_core_check_io_uring(void);
+// The program is about to close or replace a descriptor the shim owns: the shim moves it away.
+void sx_core_relocate_own(int fd);
+int sx_core_resolver_call_refused(const char *function);
+// 1: no name lookup may leave directly (names resolved by a proxy, or strict mode).
+int sx_core_names_kept_in(void);
+void sx_core_note_local_answer(const char *name, int family, const unsigned char *bytes);
+
+#endif

@@ -13,6 +13,16 @@ drops it (forwarding off): a direct DNS query therefore *appears on the
 client's wire* (so a leak is visible in the capture) but can never be answered
 and never goes anywhere.
 
+Two options (off by default, used by test_fail_closed.py) widen what a direct attempt can
+show without giving it anywhere to go:
+  route_target=True  the client also routes 10.200.2.2 (the target) via the proxy host, which
+                     drops it: a direct packet to the target shows on the client's wire;
+  ipv6=True          IPv6 beside IPv4 on both links (fd00:200:1::/64 client--proxy,
+                     fd00:200:2::/64 proxy--target; no router advertisements, no DAD), a second
+                     target server on [fd00:200:2::2]:80, and the client routes fd00:200:2::2
+                     via the proxy host (IPv6 forwarding is off there too).  The client's wire
+                     then also carries IPv6 neighbour discovery and MLD.
+
 Per-namespace files live in /etc/netns/<ns>/ (bind-mounted over /etc/ by
 `ip netns exec`).  Everything is removed by Topology.teardown(), which is also
 registered with atexit as a last resort.
@@ -47,6 +57,11 @@ PROXY_IP = "10.200.1.2"      # proxy, client side
 PROXY_OUT_IP = "10.200.2.1"  # proxy, target side: what the target sees
 TARGET_IP = "10.200.2.2"
 DEAD_DNS_IP = "10.200.9.9"   # the client's nameserver: exists nowhere
+# only with Topology(ipv6=True)
+CLIENT_IP6 = "fd00:200:1::1"
+PROXY_IP6 = "fd00:200:1::2"
+PROXY_OUT_IP6 = "fd00:200:2::1"  # what the target sees over IPv6
+TARGET_IP6 = "fd00:200:2::2"
 PROXY_PORT = 1080
 TARGET_NAME = "target.test"
 
@@ -255,8 +270,11 @@ def wait_tcp_in_ns(ns, host, port, timeout=10.0):
 class Topology:
     """sxc -- sxp (microsocks) -- sxt (HTTP target).  Call setup(), then teardown()."""
 
-    def __init__(self, log_dir, microsocks, target_server, python):
+    def __init__(self, log_dir, microsocks, target_server, python, ipv6=False,
+                 route_target=False):
         self.log_dir = Path(log_dir)
+        self.ipv6 = ipv6
+        self.route_target = route_target
         self.microsocks = microsocks
         self.target_server = target_server
         self.python = python
@@ -325,26 +343,50 @@ class Topology:
         ip("link", "set", TARGET_IF, "netns", TARGET_NS)
         links = ((CLIENT_NS, CLIENT_IF, CLIENT_IP), (PROXY_NS, PROXY_IF_C, PROXY_IP),
                  (PROXY_NS, PROXY_IF_T, PROXY_OUT_IP), (TARGET_NS, TARGET_IF, TARGET_IP))
-        for ns, ifname, addr in links:
-            # IPv4 only on the wire: no router solicitations, MLD or DAD noise
-            self._sysctl(ns, "net.ipv6.conf.%s.disable_ipv6" % ifname, 1)
+        addrs6 = dict(zip(links, (CLIENT_IP6, PROXY_IP6, PROXY_OUT_IP6, TARGET_IP6)))
+        for link in links:
+            ns, ifname, addr = link
+            if self.ipv6:
+                self._add_ipv6(ns, ifname, addrs6[link])
+            else:
+                # IPv4 only on the wire: no router solicitations, MLD or DAD noise
+                self._sysctl(ns, "net.ipv6.conf.%s.disable_ipv6" % ifname, 1)
             ip("-n", ns, "addr", "add", addr + "/24", "dev", ifname)
             ip("-n", ns, "link", "set", ifname, "up")
         for ns in ALL_NS:
             ip("-n", ns, "link", "set", "lo", "up")
         # the unanswerable nameserver is "behind" the proxy host, which drops it
         ip("-n", CLIENT_NS, "route", "add", DEAD_DNS_IP + "/32", "via", PROXY_IP)
+        # so is the target, when asked for: direct attempts show on the wire, go nowhere
+        if self.route_target:
+            ip("-n", CLIENT_NS, "route", "add", TARGET_IP + "/32", "via", PROXY_IP)
+        if self.ipv6:
+            self._sysctl(PROXY_NS, "net.ipv6.conf.all.forwarding", 0)
+            ip("-n", CLIENT_NS, "-6", "route", "add", TARGET_IP6 + "/128", "via", PROXY_IP6)
         # make sure nobody has a default route (never route out)
         for ns in ALL_NS:
-            r = ip("-n", ns, "route", "show", "default")
-            if r.stdout.strip():
-                raise NetnsError("unexpected default route in %s: %s" % (ns, r.stdout))
+            for family in (["-4"], ["-6"]) if self.ipv6 else ([],):
+                r = ip(*(["-n", ns] + family + ["route", "show", "default"]))
+                if r.stdout.strip():
+                    raise NetnsError("unexpected default route in %s: %s" % (ns, r.stdout))
+
+    def _add_ipv6(self, ns, ifname, addr):
+        """A static IPv6 address, no router advertisements or solicitations, no DAD wait."""
+        for key, value in (("accept_ra", 0), ("router_solicitations", 0), ("accept_dad", 0),
+                           ("autoconf", 0)):
+            self._sysctl(ns, "net.ipv6.conf.%s.%s" % (ifname, key), value)
+        ip("-n", ns, "-6", "addr", "add", addr + "/64", "dev", ifname, "nodad")
 
     def _start_servers(self):
         self.target = NsProcess(TARGET_NS, [self.python, self.target_server, "--listen",
                                             "%s:80" % TARGET_IP],
                                 "target", self.log_dir, ready_line="READY")
         self.procs.append(self.target)
+        if self.ipv6:
+            self.target6 = NsProcess(TARGET_NS, [self.python, self.target_server, "--listen",
+                                                 "[%s]:80" % TARGET_IP6],
+                                     "target6", self.log_dir, ready_line="READY")
+            self.procs.append(self.target6)
         self.proxy = NsProcess(PROXY_NS, [self.microsocks, "-i", PROXY_IP, "-p", str(PROXY_PORT)],
                                "microsocks", self.log_dir)
         self.procs.append(self.proxy)

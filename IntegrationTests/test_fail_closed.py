@@ -577,3 +577,4 @@ def test_io_uring(topo):
     r = probe("io_uring")
     assert r["io_uring_setup"] == "ok", str(r)
     assert not refusal_lines(r), str(r)
+    assert "io_uring_setup allowed: io_uring's connect and sendmsg bypass libc" in r.stderr, str(r)

@@ -68,7 +68,7 @@ public enum SocketVerdict: Sendable {
     /// io_uring_setup(2): the ring's connect and sendmsg never pass through libc.
     public static func ioUring(strict: Bool) -> SocketVerdict {
         let why = "io_uring's connect and sendmsg bypass libc and so the proxy"
-        return strict ? .refuse(errno: EPERM, "strict mode: " + why) : .allow
+        return strict ? .refuse(errno: EPERM, "strict mode: " + why) : .warn(why)
     }
 }
 

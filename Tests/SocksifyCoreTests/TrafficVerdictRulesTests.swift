@@ -44,6 +44,9 @@ import SocksifyLibc
         Row(name: "tcp failover", transport: .tcp, host: "203.0.113.1", expected: .proxy(.failover([0, 1]), rule: " (rule at line 7)")),
         Row(name: "tcp default", transport: .tcp, host: "8.8.8.8", strict: true, expected: .proxy(.via(1), rule: " (default at line 8)")),
         Row(name: "tcp name by default", transport: .tcp, host: "example.com", expected: .proxy(.via(1), rule: " (default at line 8)")),
+        Row(name: "tcp DNS by a direct rule, names remote", transport: .tcp, host: "10.1.1.1", port: 53, namesRemote: true,
+            expected: .refuse(errno: EPERM, "DNS must not leave the machine directly (rule at line 3)")),
+        Row(name: "tcp DNS by a direct rule, names local", transport: .tcp, host: "10.1.1.1", port: 53, expected: .direct(" (rule at line 3)")),
         Row(name: "tcp DNS server out there goes through the proxy", transport: .tcp, host: "8.8.8.8", port: 53, namesRemote: true,
             expected: .proxy(.via(1), rule: " (default at line 8)")),
         // UDP

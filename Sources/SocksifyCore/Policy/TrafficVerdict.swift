@@ -105,6 +105,10 @@ public enum TrafficVerdict: Sendable {
     /// A rule (or the default) says direct.
     static func directVerdict(_ attempt: TrafficAttempt, _ policy: TrafficPolicy, rule: String, local: Bool,
                               dnsMustNotLeave: Bool) -> TrafficVerdict {
+        // A DNS server reached directly would answer names the proxy must resolve.
+        if dnsMustNotLeave && attempt.proxyName == nil {
+            return .refuse(errno: EPERM, "DNS must not leave the machine directly" + rule)
+        }
         if attempt.transport == .tcp {
             if attempt.proxyName != nil {
                 return policy.strict ? .refuse(errno: EHOSTUNREACH, "strict mode resolves no name locally" + rule) : .direct(rule)
@@ -118,7 +122,6 @@ public enum TrafficVerdict: Sendable {
         if attempt.proxyName != nil {
             return .refuse(errno: EHOSTUNREACH, "a rule says direct for a name only a proxy resolves" + rule)
         }
-        if dnsMustNotLeave { return .refuse(errno: EPERM, "DNS must not leave the machine directly" + rule) }
         if policy.strict && !local { return .refuse(errno: EPERM, "strict mode allows no direct " + what + rule) }
         return .direct(rule)
     }

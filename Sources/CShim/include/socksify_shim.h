@@ -15,6 +15,7 @@ int recvmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags, st
 
 // Swift core entry points.
 void sx_core_init(void);
+void sx_core_hold_name_map(void);
 int sx_core_connect(int fd, const struct sockaddr *address, socklen_t length);
 int sx_core_getpeername(int fd, struct sockaddr *address, socklen_t *length);
 int sx_core_resolve(const char *name, int family, sx_resolution *out);

@@ -110,7 +110,7 @@ import SocksifyLibc
         try #require(id >= 0)
         #expect(sx_shm_remove(id) == 0, "nobody attached: gone at once")
         #expect(Self.failure(SharedNameMap.attach(NameMapReference(segment: id, token: 1)))
-                == "there is no shared memory segment \(id): it was removed, or its run has ended")
+                == "there is no shared memory segment \(id) here: it was removed, its run has ended, or this process is in another IPC namespace")
     }
 
     /// `ipcrm` on a map in use only marks it: processes of the run (attached, or attaching while

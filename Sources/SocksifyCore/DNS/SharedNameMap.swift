@@ -27,7 +27,7 @@ public enum SharedNameMap {
             let error = sx_errno()
             switch error {
             case EINVAL, EIDRM:
-                return .failed("there is no shared memory segment " + String(id) + ": it was removed, or its run has ended")
+                return .failed("there is no shared memory segment " + String(id) + " here: it was removed, its run has ended, or this process is in another IPC namespace")
             case EACCES:
                 return .failed("shared memory segment " + String(id) + " is not this user's")
             default:

@@ -1,5 +1,6 @@
-// Lazy, once-only start of the Swift core. Nothing runs at load time: a program that never
-// touches the network pays only for loading the library.
+// Lazy, once-only start of the Swift core. At load time only the run's shared name map is
+// attached (when SOCKSIFY_DNS_MAP names one): a program that never touches the network pays for
+// loading the library, one getenv and, in a run with a shared map, one shmat.
 #include "socksify_shim.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,3 +24,7 @@ int sx_shim_ready(void) {
 }
 
 int sx_shim_started(void) { return atomic_load_explicit(&started, memory_order_acquire); }
+
+// From its first instruction, a process of the run counts as using the name map (shm_nattch),
+// so a later run never removes a map that this process may still need.
+__attribute__((constructor)) static void hold_name_map(void) { sx_core_hold_name_map(); }

@@ -5,6 +5,18 @@ import SocksifyLibc
 // global below is written once and only read afterwards.
 
 nonisolated(unsafe) var shim: Shim? = nil
+/// Written once by the library's constructor, before any thread of the program exists.
+nonisolated(unsafe) var heldNameMap: HeldNameMap? = nil
+
+/// Called as the library loads, the one thing that runs then: with SOCKSIFY_DNS_MAP set, attach
+/// the run's name map, so the kernel counts this process as using it from its start (a later
+/// run's cleanup then leaves it alone, however long before this process first resolves a name).
+/// Without the variable this is one getenv.
+@_cdecl("sx_core_hold_name_map")
+public func sxCoreHoldNameMap() {
+    guard let value = sx_getenv(ShimSettings.nameMapVariable) else { return }
+    heldNameMap = HeldNameMap.hold(String(cString: value))
+}
 
 @_cdecl("sx_core_init")
 public func sxCoreInit() {
@@ -13,7 +25,7 @@ public func sxCoreInit() {
         return String(cString: value)
     }
     shim = Shim(settings: ShimSettings.fromEnvironment(environment), program: runningProgram(),
-                readFile: Shim.readFile, environment: environment)
+                readFile: Shim.readFile, environment: environment, heldNameMap: heldNameMap)
 }
 
 func runningProgram() -> RunningProgram {

@@ -131,23 +131,6 @@ int sx_inet_aton(const char *text, uint32_t *address) {
     return 1;
 }
 
-// The launcher creates the file (O_EXCL, 0600, never following a symlink); every process of the
-// run maps the same file, so names resolved in one are known in all.
-void *sx_map_shared_file(const char *path, size_t size, int create) {
-    int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT | O_EXCL : 0);
-    int fd = open(path, flags, 0600);
-    if (fd < 0) return NULL;
-    struct stat info;
-    if (create ? ftruncate(fd, (off_t)size) != 0
-               : (fstat(fd, &info) != 0 || (size_t)info.st_size < size || info.st_uid != geteuid())) {
-        sx_real_close(fd);
-        return NULL;
-    }
-    void *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    sx_real_close(fd);
-    return memory == MAP_FAILED ? NULL : memory;
-}
-
 void *sx_map_shared_anonymous(size_t size) {
     void *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     return memory == MAP_FAILED ? NULL : memory;

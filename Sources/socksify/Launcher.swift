@@ -2,13 +2,15 @@ import Glibc
 
 enum Launcher {
     /// Replaces this process with the program, so its exit status, signals and terminal are
-    /// exactly as without socksify. Returns only on failure, with a shell's exit codes.
-    static func exec(_ command: [String]) -> Never {
+    /// exactly as without socksify. Returns only on failure, with a shell's exit codes, after
+    /// `beforeFailing` (which undoes what only the program would have used).
+    static func exec(_ command: [String], beforeFailing: () -> Void = {}) -> Never {
         fflush(nil)  // exec drops stdio buffers
         var arguments: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) }
         arguments.append(nil)
         execvp(command[0], &arguments)
         let error = errno
+        beforeFailing()
         if error == ENOENT {
             fail("\(command[0]): command not found", status: 127)
         }

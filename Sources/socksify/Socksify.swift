@@ -102,14 +102,6 @@ struct Socksify: ParsableCommand {
             guard AddressPool.parseIPv6(dnsPool6) != nil else { fail("--dns-pool6 '\(dnsPool6)' is not an IPv6 range from /64 to /120", status: 2) }
             environment.set(ShimSettings.pool6Variable, dnsPool6)
         }
-        if namesGoToProxy {
-            if let path = NameMapFile.create() {
-                environment.set(ShimSettings.nameMapVariable, path)
-            } else {
-                Launcher.printError("cannot create the shared name map; each process will keep its own")
-            }
-        }
-
         guard let library = LibraryLocator.find() else {
             fail("cannot find libsocksify-preload.so (looked next to this program, in ../lib/socksify/, and $\(LibraryLocator.overrideVariable))", status: 1)
         }
@@ -119,8 +111,20 @@ struct Socksify: ParsableCommand {
         if let executable, let problem = ProgramCheck.whyPreloadCannotWork(executable) {
             fail(problem, status: 126)
         }
+        // Made last, when nothing but the exec is left to fail.
+        var nameMap: NameMapReference? = nil
+        if namesGoToProxy {
+            switch NameMapSegments.create() {
+            case .created(let reference):
+                nameMap = reference
+                environment.set(ShimSettings.nameMapVariable, reference.text)
+            case .failed(let why):
+                Launcher.printError("cannot create the shared name map (\(why)); each process will keep its own")
+                environment.unset(ShimSettings.nameMapVariable)
+            }
+        }
         environment.apply()
-        Launcher.exec(command)
+        Launcher.exec(command, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
     }
 
     func milliseconds(_ seconds: Double, _ option: String) throws -> String {

@@ -127,6 +127,18 @@ enum Resolved: Equatable, CustomStringConvertible {
         #expect(Self.resolve(r, "localhost", AF_INET) == .addresses([ip("127.0.0.1")], canonical: "localhost"))
     }
 
+    /// The run's shared map cannot be used: names are refused with the reason, and a synthetic
+    /// address has no name (the connect then fails, never goes direct).
+    @Test func unusableSharedMapIsRefusedWithTheReason() {
+        var r = Self.resolver(remote: true, table: nil)
+        r.unavailableMap = "there is no shared memory segment 5: it was removed, or its run has ended"
+        #expect(Self.resolve(r, "example.com") == .refused(
+            "the run's name map cannot be used in this process (there is no shared memory segment 5: it was removed, or its run has ended)"))
+        #expect(Self.resolve(r, "localhost", AF_INET) == .addresses([ip("127.0.0.1")], canonical: "localhost"), "/etc/hosts still answers")
+        #expect(r.name(forSynthetic: .v4(AddressPool.standard.ipv4(at: 1))) == nil)
+        #expect(Resolved(r.reverse(.v4(AddressPool.standard.ipv4(at: 1)))) == .notFound)
+    }
+
     // MARK: synthetic address → name
 
     @Test func nameForSynthetic() {

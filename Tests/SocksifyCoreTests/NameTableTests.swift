@@ -40,6 +40,30 @@ func scratchTable(capacity: Int) -> NameTable {
         #expect(NameTable.attach(memory, size: size) == nil, "capacity 0")
     }
 
+    @Test func stampRoundTrips() throws {
+        let (memory, size) = scratchMemory(capacity: 64)
+        let stamp = NameMapStamp(token: 0x0123_4567_89AB_CDEF, creatorPid: 4242, creatorStartTime: 987_654_321)
+        let table = NameTable.format(memory, capacity: 64, stamp: stamp)
+        #expect(table.stamp == stamp)
+        #expect(NameTable.stamp(in: memory, size: size) == stamp)
+        #expect(try #require(NameTable.attach(memory, size: size)).stamp == stamp)
+        #expect(NameTable.stamp(in: memory, size: 63) == nil, "smaller than the header")
+    }
+
+    @Test func ownMapsHaveTheEmptyStamp() {
+        #expect(scratchTable(capacity: 64).stamp == NameMapStamp())
+        let (memory, size) = scratchMemory(capacity: 64)
+        #expect(NameTable.stamp(in: memory, size: size) == nil, "no table, no stamp")
+    }
+
+    @Test func stampLeavesTheTableAlone() {
+        let (memory, _) = scratchMemory(capacity: 64)
+        let table = NameTable.format(memory, capacity: 64, stamp: NameMapStamp(token: UInt64.max, creatorPid: -1, creatorStartTime: UInt64.max))
+        #expect(table.position(for: ascii("a.example"), poolSize: 256) == 1)
+        #expect(table.name(at: 1, poolSize: 256) == ascii("a.example"))
+        #expect(table.stamp.token == UInt64.max)
+    }
+
     @Test func firstNamesGetPositionsFromOne() {
         let table = scratchTable(capacity: 64)
         #expect(table.position(for: ascii("a.example"), poolSize: 256) == 1)

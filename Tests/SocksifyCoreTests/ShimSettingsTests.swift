@@ -30,7 +30,7 @@ import Testing
         #expect(s.timeouts == Timeouts(connectMilliseconds: 10_000, handshakeMilliseconds: 30_000))
         #expect(!s.strict)
         #expect(s.pool == .standard)
-        #expect(s.nameMapPath == nil)
+        #expect(s.nameMap == .own)
         #expect(s.problems.isEmpty)
         #expect(s.configPath == nil)
         #expect(!s.connectTimeoutGiven)
@@ -248,9 +248,19 @@ import Testing
         #expect(s.problems.count == 2)
     }
 
-    @Test func nameMapPath() {
-        #expect(Self.settings(["SOCKSIFY_DNS_MAP": "/dev/shm/socksify.123"]).nameMapPath == "/dev/shm/socksify.123")
-        #expect(Self.settings(["SOCKSIFY_DNS_MAP": ""]).nameMapPath == nil)
+    @Test func sharedNameMap() {
+        #expect(Self.settings(["SOCKSIFY_DNS_MAP": "sysv:42:00000000deadbeef"]).nameMap
+                == .shared(NameMapReference(segment: 42, token: 0xDEAD_BEEF)))
+        #expect(Self.settings(["SOCKSIFY_DNS_MAP": ""]).nameMap == .own, "empty counts as not set")
+    }
+
+    /// A value the shim cannot use leaves it without any map (never one of its own), and is not
+    /// one of the problems that fall back to a default.
+    @Test(arguments: ["/dev/shm/socksify-names-123-ab", "sysv:42", "sysv:-1:00000000deadbeef", "sysv:42:0000000000000000"])
+    func unusableNameMap(value: String) {
+        let s = Self.settings(["SOCKSIFY_DNS_MAP": value])
+        #expect(s.nameMap == .unusable("SOCKSIFY_DNS_MAP='\(value)' is not sysv:ID:TOKEN: set by another version of socksify?"))
+        #expect(s.problems.isEmpty)
     }
 
     @Test func everythingAtOnce() {

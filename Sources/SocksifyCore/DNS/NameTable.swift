@@ -1,16 +1,18 @@
 import SocksifyLibc
 
 /// The name↔position map behind synthetic addresses, in memory shared by every process of one
-/// socksify run (a file the launcher creates, mapped by each process; or an anonymous shared
-/// mapping that forked children inherit). Fixed size: when full, the oldest name is replaced.
+/// socksify run (a System V segment the launcher creates, attached by each process, see
+/// SharedNameMap; or an anonymous shared mapping that forked children inherit). Fixed size: when
+/// full, the oldest name is replaced.
 ///
-/// Layout: a 64-byte header (magic, capacity, last allocation number), a process-shared robust
-/// mutex, an open-addressing index of allocation numbers (2 × capacity), then the entries.
+/// Layout: a 64-byte header (magic, capacity, last allocation number, the run's stamp), a
+/// process-shared robust mutex, an open-addressing index of allocation numbers (2 × capacity),
+/// then the entries.
 /// Allocation numbers only grow; an entry lives in slot `position % capacity`, where `position`
 /// is the allocation number modulo the pool size, so an address finds its entry without a search.
 public struct NameTable: @unchecked Sendable {
     public static let defaultCapacity = 8192
-    static let magic: UInt64 = 0x534B_534E_414D_4531  // "SKSNAME1"
+    static let magic: UInt64 = 0x534B_534E_414D_4532  // "SKSNAME2": a header with a stamp
     static let headerSize = 64
     static let mutexArea = 64
     static let entrySize = 272
@@ -24,16 +26,30 @@ public struct NameTable: @unchecked Sendable {
         headerSize + mutexArea + 8 * capacity + entrySize * capacity
     }
 
-    /// Writes an empty table into `memory` (zero-filled, `byteCount(capacity:)` bytes).
-    public static func format(_ memory: UnsafeMutableRawPointer, capacity: Int) -> NameTable {
+    /// Writes an empty table into `memory` (zero-filled, `byteCount(capacity:)` bytes), stamped
+    /// with the run it belongs to (a process's own map has the empty stamp).
+    public static func format(_ memory: UnsafeMutableRawPointer, capacity: Int, stamp: NameMapStamp = NameMapStamp()) -> NameTable {
         precondition(capacity > 0 && capacity & (capacity - 1) == 0, "capacity is a power of two")
         precondition(sx_shared_mutex_size() <= mutexArea)
         _ = sx_shared_mutex_init(memory + headerSize)
         memory.storeBytes(of: UInt32(capacity), toByteOffset: 8, as: UInt32.self)
         memory.storeBytes(of: UInt32(0), toByteOffset: 12, as: UInt32.self)
+        memory.storeBytes(of: stamp.token, toByteOffset: 16, as: UInt64.self)
+        memory.storeBytes(of: stamp.creatorPid, toByteOffset: 24, as: Int32.self)
+        memory.storeBytes(of: stamp.creatorStartTime, toByteOffset: 32, as: UInt64.self)
         memory.storeBytes(of: magic, toByteOffset: 0, as: UInt64.self)
         return NameTable(base: memory, capacity: capacity)
     }
+
+    /// The stamp of the table in `memory` (`size` bytes), or nil if it holds no table.
+    public static func stamp(in memory: UnsafeRawPointer, size: Int) -> NameMapStamp? {
+        guard size >= headerSize, memory.load(as: UInt64.self) == magic else { return nil }
+        return NameMapStamp(token: memory.load(fromByteOffset: 16, as: UInt64.self),
+                            creatorPid: memory.load(fromByteOffset: 24, as: Int32.self),
+                            creatorStartTime: memory.load(fromByteOffset: 32, as: UInt64.self))
+    }
+
+    public var stamp: NameMapStamp { NameTable.stamp(in: base, size: NameTable.headerSize) ?? NameMapStamp() }
 
     /// A table another process formatted, if `memory` holds one that fits in `size` bytes.
     public static func attach(_ memory: UnsafeMutableRawPointer, size: Int) -> NameTable? {
@@ -118,5 +134,20 @@ public struct NameTable: @unchecked Sendable {
         var h: UInt32 = 0x811C_9DC5
         for b in bytes { h = (h ^ UInt32(b)) &* 0x0100_0193 }
         return h
+    }
+}
+
+/// Which run a shared table belongs to, in its header: the token SOCKSIFY_DNS_MAP names, and the
+/// launcher that made it (its pid, which the program it execs keeps, and when that process
+/// started, in clock ticks after boot as /proc/PID/stat has it, so a reused pid is not taken for it).
+public struct NameMapStamp: Equatable, Sendable {
+    public var token: UInt64 = 0
+    public var creatorPid: Int32 = 0
+    public var creatorStartTime: UInt64 = 0
+
+    public init(token: UInt64 = 0, creatorPid: Int32 = 0, creatorStartTime: UInt64 = 0) {
+        self.token = token
+        self.creatorPid = creatorPid
+        self.creatorStartTime = creatorStartTime
     }
 }

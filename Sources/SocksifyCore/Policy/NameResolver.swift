@@ -22,6 +22,9 @@ public struct NameResolver: Sendable {
     public var strict: Bool
     public var pool: AddressPool
     public var table: NameTable?
+    /// Why there is no table though names go to a proxy (the run's shared map cannot be used in
+    /// this process); the shim logs it on each synthetic address met.
+    public var unavailableMap: String? = nil
     public var hosts: HostsFile
 
     public init(router: Router, strict: Bool, pool: AddressPool, table: NameTable?, hosts: HostsFile) {
@@ -53,7 +56,10 @@ public struct NameResolver: Sendable {
         guard router.resolvesRemotely(normalized) else {
             return strict ? .refused("local DNS lookup refused in strict mode (the rules send this name to no proxy that resolves names)") : .libc
         }
-        guard let table else { return .refused("no name table: cannot hand out synthetic addresses") }
+        guard let table else {
+            guard let unavailableMap else { return .refused("no name table: cannot hand out synthetic addresses") }
+            return .refused("the run's name map cannot be used in this process (" + unavailableMap + ")")
+        }
         let position = table.position(for: normalized, poolSize: pool.size)
         let address: IPAddress = family == AF_INET6 ? .v6(pool.ipv6(at: position)) : .v4(pool.ipv4(at: position))
         return .addresses([address], canonical: normalized)
@@ -61,7 +67,8 @@ public struct NameResolver: Sendable {
 
     /// The name a synthetic address stands for (nil: not a synthetic address in use).
     public func name(forSynthetic address: IPAddress) -> [UInt8]? {
-        guard remote, let table, let position = pool.position(of: address) else { return nil }
+        guard remote, let position = pool.position(of: address) else { return nil }
+        guard let table else { return nil }
         return table.name(at: position, poolSize: pool.size)
     }
 

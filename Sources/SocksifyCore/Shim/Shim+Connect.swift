@@ -80,7 +80,13 @@ extension Shim {
 
     func nameBehind(_ destination: Endpoint) -> SyntheticName {
         guard names.remote, names.pool.position(of: destination.address) != nil else { return .none }
-        guard let name = names.name(forSynthetic: destination.address) else { return .forgotten }
+        guard let name = names.name(forSynthetic: destination.address) else {
+            if names.table == nil, let reason = names.unavailableMap {
+                log.error(destination.address.text + " is a synthetic address, and the run's name map cannot be used in this process ("
+                          + reason + "): no name is known for it")
+            }
+            return .forgotten
+        }
         return .name(name)
     }
 

@@ -16,8 +16,9 @@ public final class Shim: @unchecked Sendable {
     /// leave the machine rather than guess.
     public let unusable: String?
 
+    /// `heldNameMap`: the run's map as the library attached it when it loaded, if it did.
     public init(settings given: ShimSettings, program: RunningProgram, readFile: @escaping (String) -> [UInt8]?,
-                environment: @escaping (String) -> String?) {
+                environment: @escaping (String) -> String?, heldNameMap: HeldNameMap? = nil) {
         var settings = given
         log = Log(verbose: settings.verbose, quiet: settings.quiet, program: HostName.string(program.names[0]))
         for problem in settings.problems { log.error("ignores a setting: " + problem) }
@@ -50,10 +51,14 @@ public final class Shim: @unchecked Sendable {
         self.settings = settings
         router = Router(rules)
         roster = ProxyRoster(rules.proxies)
-        names = NameResolver(
-            router: router, strict: settings.strict, pool: settings.pool,
-            table: router.anyRemoteResolution ? Shim.openNameTable(settings.nameMapPath, log: log) : nil,
-            hosts: Shim.readHostsFile(readFile))
+        var names = NameResolver(router: router, strict: settings.strict, pool: settings.pool, table: nil,
+                                 hosts: Shim.readHostsFile(readFile))
+        if router.anyRemoteResolution {
+            let (table, unavailable) = Shim.openNameTable(settings.nameMap, held: heldNameMap, log: log)
+            names.table = table
+            if let unavailable { names.unavailableMap = unavailable }
+        }
+        self.names = names
     }
 
     /// Reads and parses the rules file; on any problem, all of them in one message. The file
@@ -76,20 +81,39 @@ public final class Shim: @unchecked Sendable {
     }
 
     /// The run's shared map if the launcher made one, else a map this process and its forked
-    /// children share (programs it execs then start their own).
-    static func openNameTable(_ path: String?, log: Log) -> NameTable? {
-        let size = NameTable.byteCount(capacity: NameTable.defaultCapacity)
-        if let path {
-            if let memory = sx_map_shared_file(path, size, 0), let table = NameTable.attach(memory, size: size) {
-                return table
+    /// children share (programs it execs then start their own). A shared map that cannot be
+    /// used is not replaced by one of the process's own: another process of the run may have
+    /// handed out the same synthetic address for another name. Names the proxy resolves are
+    /// then refused, and connections to synthetic addresses fail (EHOSTUNREACH), never direct.
+    static func openNameTable(_ setting: NameMapSetting, held: HeldNameMap?, log: Log) -> (NameTable?, unavailable: String?) {
+        let attachment: SharedNameMap.Attachment
+        var shown = ""
+        switch setting {
+        case .own:
+            let size = NameTable.byteCount(capacity: NameTable.defaultCapacity)
+            guard let memory = sx_map_shared_anonymous(size) else {
+                log.error("cannot allocate the name map: remote name resolution is off")
+                return (nil, nil)
             }
-            log.error("cannot use the name map " + path + ": names resolved in other processes of this run are unknown here")
+            return (NameTable.format(memory, capacity: NameTable.defaultCapacity), nil)
+        case .unusable(let why):
+            attachment = .failed(why)
+        case .shared(let reference):
+            shown = " (" + ShimSettings.nameMapVariable + "=" + reference.text + ")"
+            if let held, held.reference == reference {
+                attachment = held.attachment
+            } else {
+                attachment = SharedNameMap.attach(reference)
+            }
         }
-        guard let memory = sx_map_shared_anonymous(size) else {
-            log.error("cannot allocate the name map: remote name resolution is off")
-            return nil
+        switch attachment {
+        case .attached(let table):
+            return (table, nil)
+        case .failed(let why):
+            log.error("cannot use the run's name map" + shown + ": " + why
+                      + "; names the proxy resolves are refused here and synthetic addresses fail (EHOSTUNREACH)")
+            return (nil, why)
         }
-        return NameTable.format(memory, capacity: NameTable.defaultCapacity)
     }
 
     static func readHostsFile(_ readFile: (String) -> [UInt8]?) -> HostsFile {

@@ -10,7 +10,7 @@ public struct ShimSettings: Sendable {
     public static let strictVariable = "SOCKSIFY_STRICT"
     public static let pool4Variable = "SOCKSIFY_DNS_POOL4"
     public static let pool6Variable = "SOCKSIFY_DNS_POOL6"
-    public static let nameMapVariable = "SOCKSIFY_DNS_MAP"
+    public static let nameMapVariable = SharedNameMap.environmentVariable
     public static let configVariable = "SOCKSIFY_CONFIG"
 
     /// The proxy, or why there is none usable (the shim then refuses rather than going direct).
@@ -28,8 +28,8 @@ public struct ShimSettings: Sendable {
     /// Refuse whatever would leave the machine other than through the proxy.
     public var strict = false
     public var pool = AddressPool.standard
-    /// The shared name map the launcher created, if any.
-    public var nameMapPath: String? = nil
+    /// Which name map this process uses: the run's shared one the launcher created, or its own.
+    public var nameMap = NameMapSetting.own
     /// Settings that were given but not understood (each logged; the default is used).
     public var problems: [String] = []
 
@@ -79,7 +79,15 @@ public struct ShimSettings: Sendable {
                 settings.problems.append(pool6Variable + "='" + text + "' is not an IPv6 range from /64 to /120")
             }
         }
-        if let path = lookup(nameMapVariable), !path.isEmpty { settings.nameMapPath = path }
+        if let text = lookup(nameMapVariable), !text.isEmpty {
+            if let reference = NameMapReference.parse(text) {
+                settings.nameMap = .shared(reference)
+            } else {
+                // Not a problem to ignore: a process of the run with a map of its own could give a
+                // synthetic address another process handed out to a different name.
+                settings.nameMap = .unusable(nameMapVariable + "='" + text + "' is not sysv:ID:TOKEN: set by another version of socksify?")
+            }
+        }
         return settings
     }
 
@@ -103,7 +111,19 @@ public struct ShimSettings: Sendable {
     }
 }
 
+/// The name map a process uses for synthetic addresses.
+public enum NameMapSetting: Sendable {
+    /// No SOCKSIFY_DNS_MAP: a map of this process's own, shared with the children it forks.
+    case own
+    /// The run's shared map (the launcher made it).
+    case shared(NameMapReference)
+    /// SOCKSIFY_DNS_MAP is set but says nothing usable: no map at all, so names the proxy
+    /// resolves are refused rather than given addresses other processes of the run mean otherwise.
+    case unusable(String)
+}
+
 #if !hasFeature(Embedded)
 // Tests compare these; the shim never does, and String == would pull Unicode tables into it.
 extension ShimSettings: Equatable {}
+extension NameMapSetting: Equatable {}
 #endif

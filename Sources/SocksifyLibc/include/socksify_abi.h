@@ -8,6 +8,8 @@
 
 // Swift core entry points.
 void sx_core_init(void);
+// At load (a constructor): attach the run's shared name map so this process counts as using it.
+void sx_core_hold_name_map(void);
 int sx_core_connect(int fd, const struct sockaddr *address, socklen_t length);
 int sx_core_getpeername(int fd, struct sockaddr *address, socklen_t *length);
 int sx_core_resolve(const char *name, int family, sx_resolution *out);

@@ -102,7 +102,6 @@ int sx_inet_aton(const char *text, uint32_t *address_network_order);
 unsigned int sx_interface_index(const char *name);  // if_nametoindex
 
 // Shared memory for the name table (see SocksifyCore/DNS/NameTable.swift).
-void *sx_map_shared_file(const char *path, size_t size, int create);  // NULL on failure
 void *sx_map_shared_anonymous(size_t size);                            // NULL on failure
 // A robust, process-shared mutex that lives inside that memory.
 int sx_shared_mutex_init(void *mutex);
@@ -135,5 +134,29 @@ void sx_resolution_set_name(sx_resolution *resolution, const unsigned char *name
 // One process-wide lock that survives fork (held across fork, re-initialised in the child).
 void sx_lock(void);
 void sx_unlock(void);
+
+// System V shared memory for a run's name map (SocksifyCore/DNS/SharedNameMap.swift): a segment
+// cannot be truncated under the processes that use it, and the kernel counts who is attached.
+typedef struct {
+    int id;                   // the segment's identifier (shmget's answer)
+    int key;                  // 0 (IPC_PRIVATE) for segments socksify makes
+    uint32_t owner_uid;       // shm_perm.uid
+    uint32_t creator_uid;     // shm_perm.cuid
+    uint32_t mode;            // shm_perm.mode: permission bits, plus SHM_DEST once removed
+    uint64_t size;            // shm_segsz
+    uint64_t attachments;     // shm_nattch
+    int32_t creator_pid;      // shm_cpid
+    int32_t last_pid;         // shm_lpid: the last process to attach or detach
+    int64_t attach_time;      // shm_atime, shm_dtime, shm_ctime (seconds since the epoch)
+    int64_t detach_time;
+    int64_t change_time;
+} sx_shm_facts;
+int sx_shm_create(size_t size);                       // shmget(IPC_PRIVATE, 0600): the id, or -1
+void *sx_shm_attach(int id, int read_only);           // shmat; NULL on failure (errno kept)
+int sx_shm_detach(const void *address);               // shmdt
+int sx_shm_remove(int id);                            // shmctl(IPC_RMID)
+int sx_shm_facts_of(int id, sx_shm_facts *facts);     // shmctl(IPC_STAT): 0, or -1
+int sx_shm_highest_index(void);                       // shmctl(SHM_INFO): -1 on failure
+int sx_shm_facts_at(int index, sx_shm_facts *facts);  // shmctl(SHM_STAT): 0, or -1 (unused or unreadable)
 
 #endif

@@ -202,6 +202,19 @@ static int op_tfo(int use_sendmsg, char **args) {
     return finish();
 }
 
+// glibc exports __connect as well as connect: a program linked against it must not get past.
+extern int __connect(int fd, const struct sockaddr *address, socklen_t length);
+
+static int op_libc_alias_connect(char **args) {
+    struct sockaddr_in to;
+    if (!v4(args[0], args[1], &to)) return 2;
+    int fd = new_socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return finish();
+    if (step("connect", __connect(fd, (struct sockaddr *)&to, sizeof to)) == 0) send_and_read(fd, "alias\n");
+    close(fd);
+    return finish();
+}
+
 static int op_tfo_connect(char **args) {
     struct sockaddr_in to;
     if (!v4(args[0], args[1], &to)) return 2;
@@ -410,7 +423,7 @@ int main(int argc, char **argv) {
     char **args = argv + i + 1;
     int nargs = argc - i - 1;
     static const struct { const char *name; int nargs; } arity[] = {
-        { "tfo-sendto", 2 }, { "tfo-sendmsg", 2 }, { "tfo-connect", 2 }, { "unspec", 3 }, { "tcp6-24", 2 }, { "udp6-24", 2 },
+        { "tfo-sendto", 2 }, { "tfo-sendmsg", 2 }, { "tfo-connect", 2 }, { "__connect", 2 }, { "unspec", 3 }, { "tcp6-24", 2 }, { "udp6-24", 2 },
         { "tcp4-short", 2 }, { "udp4-short", 2 }, { "gai", 3 }, { "gai-a", 2 }, { "dgram", 4 }, { "socket", 3 },
         { "socket-syscall", 3 }, { "raw-ping", 1 }, { "stream", 3 }, { "io_uring", 0 },
     };
@@ -423,6 +436,7 @@ int main(int argc, char **argv) {
     if (strcmp(op, "tfo-sendto") == 0) rc = op_tfo(0, args);
     else if (strcmp(op, "tfo-sendmsg") == 0) rc = op_tfo(1, args);
     else if (strcmp(op, "tfo-connect") == 0) rc = op_tfo_connect(args);
+    else if (strcmp(op, "__connect") == 0) rc = op_libc_alias_connect(args);
     else if (strcmp(op, "unspec") == 0) rc = op_unspec(args);
     else if (strcmp(op, "tcp6-24") == 0) rc = op_tcp6_24(args);
     else if (strcmp(op, "udp6-24") == 0) rc = op_udp6_24(args);

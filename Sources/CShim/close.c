@@ -105,3 +105,9 @@ SX_EXPORT void closefrom(int lowest) {
         if (!sx_own_marked(fd)) close(fd);
     }
 }
+
+// glibc's exported second names for the same calls: a program linked against them keeps the
+// registry true as well.
+SX_EXPORT int __close(int fd) __attribute__((alias("close")));
+SX_EXPORT int __dup2(int fd, int copy) __attribute__((alias("dup2")));
+SX_EXPORT int __fcntl(int fd, int command, ...) __attribute__((alias("fcntl")));

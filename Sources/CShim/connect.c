@@ -6,3 +6,7 @@ SX_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length) 
     if (!sx_shim_ready()) return sx_real_connect(fd, address, length);
     return sx_core_connect(fd, address, length);
 }
+
+// glibc exports connect under a second public name too; a program linked against it is judged
+// the same way.
+SX_EXPORT int __connect(int fd, const struct sockaddr *address, socklen_t length) __attribute__((alias("connect")));

@@ -42,3 +42,6 @@ SX_EXPORT int sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int
     }
     return done > 0 ? (int)done : -1;
 }
+
+// glibc exports send under a second public name too.
+SX_EXPORT ssize_t __send(int fd, const void *buffer, size_t length, int flags) __attribute__((alias("send")));

@@ -1,0 +1,78 @@
+/// ClientHandshake for a socket that must never block: the exchange is replayed, from the start,
+/// over the bytes the proxy has sent so far. Sends an earlier step already made are skipped; the
+/// new ones are handed to the caller to make; the replay stops where it needs bytes that have not
+/// arrived, and says exactly how many, so the caller never reads past the proxy's last reply
+/// (what follows it is the destination's, the program's to read).
+///
+/// The handshake code stays one straight line, shared with the blocking path; the replay costs
+/// a few encodings per step, nothing next to a round trip.
+public struct ResumableHandshake: Sendable {
+    public enum Step: Sendable {
+        /// Make these sends (in order), then wait until the proxy has sent `total` bytes in all
+        /// (counted from its first byte).
+        case waiting(send: [[UInt8]], total: Int)
+        /// The exchange is over: make these sends (none for the proxies we speak to), and the
+        /// socket is the program's tunnel. `bound` is the proxy's answer, when it gives one.
+        case done(send: [[UInt8]], bound: SocksDestination?)
+        case failed(SocksError)
+    }
+
+    public let proxy: ProxySpec
+    public let destination: SocksDestination
+    /// Everything the proxy has sent, in order.
+    public private(set) var received: [UInt8] = []
+    /// How many sends earlier steps handed out (and the caller made).
+    public private(set) var sendsMade = 0
+
+    public init(proxy: ProxySpec, destination: SocksDestination) {
+        self.proxy = proxy
+        self.destination = destination
+    }
+
+    /// Adds what the proxy sent since the last step.
+    public mutating func receive(_ bytes: ArraySlice<UInt8>) { received += bytes }
+
+    /// Runs the exchange as far as the bytes received allow.
+    public mutating func step() -> Step {
+        var replay = Replay(received: received, skip: sendsMade)
+        let outcome: Step
+        do throws(SocksError) {
+            let bound = try ClientHandshake.connect(over: &replay, proxy: proxy, to: destination)
+            outcome = .done(send: replay.fresh, bound: bound)
+        } catch {
+            if let total = replay.suspendedAt {
+                outcome = .waiting(send: replay.fresh, total: total)
+            } else {
+                outcome = .failed(error)
+            }
+        }
+        sendsMade += replay.fresh.count
+        return outcome
+    }
+
+    /// A transport over what has arrived: reading past it suspends the replay.
+    struct Replay: HandshakeTransport {
+        let received: [UInt8]
+        var skip: Int
+        var fresh: [[UInt8]] = []
+        var suspendedAt: Int? = nil
+
+        mutating func send(_ bytes: [UInt8]) throws(SocksError) {
+            if skip > 0 { skip -= 1 } else { fresh.append(bytes) }
+        }
+
+        /// How much of `received` earlier reads took.
+        var position = 0
+
+        mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
+            let needed = total - buffer.count
+            guard received.count - position >= needed else {
+                suspendedAt = position + needed  // counted from the proxy's first byte
+                // Not an error the program sees: step() turns it into .waiting.
+                throw .socketState(errno: 11 /* EAGAIN */)
+            }
+            buffer += received[position..<(position + needed)]
+            position += needed
+        }
+    }
+}

@@ -22,14 +22,14 @@ Run:  swift build && IntegrationTests/clients/build.sh && \
 """
 
 import os
-import re
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import (CLIENTS, DANTED, DANTED_OUT, PYTHON, REQUIRE_SOCKSIFY, ManagedProcess,
-                      ProxyBase, free_port, run, wait_port)
+                      ProxyBase, clean_env, free_port, run, wait_port)
 from netns_udp import UDP_ECHO_SERVER, danted_udp_conf
 
 FD_UDP = CLIENTS / "bin" / "fd_udp"
@@ -140,10 +140,22 @@ def high_base(nofile):
 # 1. the shim's own descriptors: high, close-on-exec, nothing else appears
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("nofile", [None, 1000, 512])
+@pytest.mark.parametrize("nofile", [None, 1000, 512, "exec512"])
 def test_shim_descriptor_is_high_and_cloexec(socksify, fd_udp, udp_proxy, echo, nofile):
-    args = ["high"] + (["--nofile", nofile] if nofile else [])
-    r, out = run_fd_udp(socksify, fd_udp, udp_proxy, echo, *args)
+    """None: the machine's limit; 1000, 512: the program lowers its soft limit first;
+    exec512: the limit is 512 from the start (prlimit runs the launcher under it)."""
+    if nofile == "exec512":
+        if not shutil.which("prlimit"):
+            pytest.skip("prlimit (util-linux) not installed")
+        argv = [shutil.which("prlimit"), "--nofile=512:512", "--"] + socksify.cmd(
+            [fd_udp, echo, udp_proxy.port, "high"], proxy=udp_proxy.url())
+        r = run(argv, env=clean_env(), timeout=RUN_TIMEOUT)
+        assert r.returncode == 0, r
+        out = r.json()
+        nofile = 512
+    else:
+        args = ["high"] + (["--nofile", nofile] if nofile else [])
+        r, out = run_fd_udp(socksify, fd_udp, udp_proxy, echo, *args)
     limit = out["nofile"]
     if nofile:
         assert limit == nofile, r
@@ -367,8 +379,8 @@ def ask(s, data, connected):
     except OSError as e:
         return "ERR " + str(e)
 out = {"use_vfork": getattr(subprocess, "_USE_VFORK", None)}
-a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.settimeout(3); a.connect(dest)
-b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.settimeout(3)
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.settimeout(2); a.connect(dest)
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.settimeout(2)
 out["a_before"] = ask(a, b"a-before", True)
 out["b_before"] = ask(b, b"b-before", False)
 out["fds_before"] = fds()

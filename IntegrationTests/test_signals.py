@@ -20,9 +20,11 @@ Run:  swift build && IntegrationTests/clients/build.sh && \
 """
 
 import os
+import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -79,9 +81,53 @@ def hanging_listener():
         for s in fillers + [ls]:
             s.close()
         pytest.skip("this kernel completes connects to a listener with a full accept queue")
-    yield ls.getsockname()[1]
+    port = ls.getsockname()[1]
+    _listener_fd[port] = ls.fileno()
+    yield port
+    _listener_fd.pop(port, None)
     for s in fillers + [ls]:
         s.close()
+
+
+_listener_fd = {}
+
+
+@pytest.fixture
+def late_listener(hanging_listener):
+    """The hanging listener, which starts accepting after 1.5 s (a connect pending then completes
+    at the next SYN retransmission, about 3 s after it began) and serves every connection as
+    target_server does: "peer SRC\n", then an echo."""
+    stop = threading.Event()
+    ls = socket.socket(fileno=os.dup(_listener_fd[hanging_listener]))
+
+    def serve(conn, addr):
+        with conn:
+            conn.settimeout(10)
+            try:
+                conn.sendall(("peer %s\n" % addr[0]).encode())
+                while not stop.is_set():
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    conn.sendall(data)
+            except OSError:
+                return
+
+    def accept_later():
+        if stop.wait(1.5):
+            return
+        while not stop.is_set():
+            r, _, _ = select.select([ls], [], [], 0.1)
+            if r:
+                conn, addr = ls.accept()
+                threading.Thread(target=serve, args=(conn, addr), daemon=True).start()
+
+    t = threading.Thread(target=accept_later, daemon=True)
+    t.start()
+    yield hanging_listener
+    stop.set()
+    t.join(5)
+    ls.close()
 
 
 def run_sig(socksify, sig_connect, proxy, *args, options=(), timeout=30):
@@ -140,6 +186,107 @@ def test_sa_restart_keeps_waiting_until_handshake_timeout(socksify, sig_connect,
     assert out["rc"] == -1 and out["errno"] == "ETIMEDOUT", r
     assert 1900 <= out["elapsed_ms"] < 4500, r
     assert_flags_untouched(out, r)
+
+
+def test_plain_mixed_handlers_control(sig_connect, hanging_listener):
+    """Without socksify: a signal with SA_RESTART does not end connect, one without does."""
+    r = run([sig_connect, "mixed", "127.0.0.1", hanging_listener], timeout=30)
+    assert r.returncode == 0, r
+    out = r.json()
+    assert out["alarms"] == 1 and out["usr1"] == 1, r
+    assert out["rc"] == -1 and out["errno"] == "EINTR", r
+    assert 1800 <= out["elapsed_ms"] < 3000, r
+
+
+def test_sa_restart_signal_does_not_end_handshake_when_another_handler_lacks_it(
+        socksify, sig_connect, silent, target):
+    """SIGALRM (SA_RESTART) at 1 s must not end the proxied connect because some other signal's
+    handler (SIGUSR1, here at 2 s) lacks SA_RESTART: the kernel restarts by the signal that came."""
+    r, out = run_sig(socksify, sig_connect, silent.url(), "mixed", "127.0.0.1", target.port,
+                     options=LONG)
+    assert out["alarms"] == 1, r
+    assert out["rc"] == -1 and out["errno"] == "EINTR", r
+    assert out["usr1"] == 1 and 1800 <= out["elapsed_ms"] < 3000, \
+        "the SA_RESTART signal ended the connect (as plain connect would not)\n%s" % r
+    assert_flags_untouched(out, r)
+
+
+# --------------------------------------------------------------------------
+# after EINTR the connection is still being established (POSIX; python relies on it)
+# --------------------------------------------------------------------------
+
+def check_posix_completion(r, out, via):
+    assert out["rc"] == -1 and out["errno"] == "EINTR", r
+    assert 800 <= out["elapsed_ms"] < 3000, r
+    assert_flags_untouched(out, r)
+    assert out["pollout"] is True and out["so_error"] == "OK", \
+        "after EINTR the connection was not established asynchronously\n%s" % r
+    assert out["data"] == "peer %s\nping\n" % via, r
+
+
+def test_plain_connect_completes_after_eintr_control(sig_connect, late_listener):
+    """Without socksify: connect -> EINTR, then poll(POLLOUT) and SO_ERROR 0: connected."""
+    r = run([sig_connect, "posix", "127.0.0.1", late_listener], timeout=30)
+    assert r.returncode == 0, r
+    check_posix_completion(r, r.json(), "127.0.0.1")
+
+
+def test_proxied_connect_completes_after_eintr(socksify, sig_connect, socks_server, target):
+    """Through a proxy that takes 2 s (slow=1.0): EINTR at 1 s, then the program waits for
+    writability as POSIX says, and the connection must be the one it asked for."""
+    srv = socks_server(mode="slow=1.0")
+    r, out = run_sig(socksify, sig_connect, srv.url(), "posix", "127.0.0.1", target.port,
+                     options=LONG)
+    check_posix_completion(r, out, PROJECT_OUT)
+
+
+PY_TIMER = r"""
+import json, signal, socket, sys, time
+hits = []
+signal.signal(signal.SIGALRM, lambda *a: hits.append(1))   # a harmless handler (PEP 475)
+signal.setitimer(signal.ITIMER_REAL, 0.5)
+out = {}
+t0 = time.monotonic()
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=None)
+    out["connect"] = "ok"
+    s.sendall(b"ping\n")
+    s.settimeout(5)
+    data = b""
+    while b"ping\n" not in data:
+        chunk = s.recv(100)
+        if not chunk:
+            break
+        data += chunk
+    out["data"] = data.decode()
+except OSError as e:
+    out["connect"] = repr(e)
+out["seconds"] = round(time.monotonic() - t0, 2)
+out["alarms"] = len(hits)
+print(json.dumps(out))
+"""
+
+
+def test_python_harmless_signal_plain_control(late_listener):
+    """Without socksify: the interrupted connect completes (at the next SYN, about 2-3 s)."""
+    r = run([PYTHON, "-c", PY_TIMER, late_listener], timeout=30)
+    assert r.returncode == 0, r
+    out = r.json()
+    assert out["alarms"] == 1 and out["connect"] == "ok", r
+    assert out["data"] == "peer 127.0.0.1\nping\n", r
+
+
+def test_python_harmless_signal_during_handshake(socksify, socks_server, target):
+    """A python program whose SIGALRM handler returns normally: python retries an interrupted
+    connect by waiting for it to complete (PEP 475), so the connect succeeds as without socksify."""
+    srv = socks_server(mode="slow=1.0")
+    r = socksify.run([PYTHON, "-c", PY_TIMER, target.port], proxy=srv.url(), options=LONG,
+                     timeout=30)
+    assert r.returncode == 0, r
+    out = r.json()
+    assert out["alarms"] == 1, r
+    assert out["connect"] == "ok", "a signal during the handshake broke python's connect\n%s" % r
+    assert out["data"] == "peer %s\nping\n" % PROJECT_OUT, r
 
 
 # --------------------------------------------------------------------------
@@ -217,8 +364,8 @@ def test_python_ctrl_c_during_handshake(socksify, silent, target, how):
 # 9. a failed handshake leaves the socket free to connect again
 # --------------------------------------------------------------------------
 
-def check_refused_then_live(r, out, live_port, via):
-    assert out["first_rc"] == -1 and out["first_errno"] == "ECONNREFUSED", r
+def check_refused_then_live(r, out, live_port, via, first="ECONNREFUSED"):
+    assert out["first_rc"] == -1 and out["first_errno"] == first, r
     assert out["getpeername_after_first"] == "ENOTCONN", r
     assert_flags_untouched(out, r, "after_first")
     assert out["second_rc"] == 0, \
@@ -249,3 +396,25 @@ def test_refused_by_microsocks_then_same_socket(socksify, sig_connect, microsock
     r, out = run_sig(socksify, sig_connect, microsocks.url(), "refused", "127.0.0.1", dead_port(),
                      "127.0.0.1", target.port)
     check_refused_then_live(r, out, target.port, MICROSOCKS_OUT)
+
+
+@pytest.mark.parametrize("failure", ["silent", "proxy-down"])
+def test_failed_proxy_then_same_socket_through_another(socksify, sig_connect, socks_server,
+                                                       microsocks, target, tmp_path, failure):
+    """Rules send the first destination through a proxy that fails (never answers: the
+    handshake times out on an established connection; or is down), the second through
+    microsocks: the same socket connects there after the failure."""
+    if failure == "silent":
+        bad, first = socks_server(mode="silent").url(), "ETIMEDOUT"
+    else:
+        bad, first = "socks5://127.0.0.1:%d" % dead_port(), "ECONNREFUSED"
+    dead = dead_port()
+    cfg = tmp_path / "rules.conf"
+    cfg.write_text("proxy bad %s\nproxy good %s\n"
+                   "rule to 127.0.0.1 port %d via bad\nrule to 127.0.0.1 port %d via good\n"
+                   "default block\nset proxy-loopback\nset handshake-timeout 1\n"
+                   % (bad, microsocks.url(), dead, target.port))
+    r = socksify.run([sig_connect, "refused", "127.0.0.1", dead, "127.0.0.1", target.port],
+                     loopback=False, options=["--config", str(cfg)], timeout=30)
+    assert r.returncode == 0, r
+    check_refused_then_live(r, r.json(), target.port, MICROSOCKS_OUT, first=first)

@@ -48,7 +48,7 @@
 static int echo_port, proxy_port;
 static struct sockaddr_in echo_addr;
 
-/* Sends payload on fd (write, send or sendto to the echo) and waits up to 5 s for the answer
+/* Sends payload on fd (write, send or sendto to the echo) and waits up to 2 s for the answer
  * (read, recv or recvfrom). reply gets the answer (or "ERR <name>" / "TIMEOUT"); sender gets
  * "ip:port" of recvfrom. */
 static void roundtrip(int fd, const char *how_send, const char *how_recv, const char *payload,
@@ -61,7 +61,7 @@ static void roundtrip(int fd, const char *how_send, const char *how_recv, const 
     else n = sendto(fd, payload, len, 0, (struct sockaddr *)&echo_addr, sizeof echo_addr);
     if (n < 0) { snprintf(reply, cap, "ERR send %s", ename(errno)); return; }
     struct pollfd p = { .fd = fd, .events = POLLIN };
-    int r = poll(&p, 1, 5000);
+    int r = poll(&p, 1, 2000);
     if (r <= 0) { snprintf(reply, cap, r == 0 ? "TIMEOUT" : "ERR poll %s", ename(errno)); return; }
     char buf[2048];
     if (strcmp(how_recv, "read") == 0) n = read(fd, buf, sizeof buf - 1);

@@ -15,6 +15,12 @@
  *   longjmp_nr  the same, the jumping handler without SA_RESTART
  *   refused     connect to HOST:PORT (expected to fail), then connect the SAME socket to
  *               HOST2:PORT2; write "ping\n" and read until the echo comes back
+ *   posix       handler without SA_RESTART, alarm(1); after EINTR the program does what POSIX
+ *               says ("the connection shall be established asynchronously"): poll for
+ *               POLLOUT (10 s), read SO_ERROR, and if 0 write "ping\n" and read the echo
+ *   mixed       SIGALRM handler WITH SA_RESTART at 1 s, a SIGUSR1 handler WITHOUT it, SIGUSR1
+ *               sent by a timer at 2 s: the first signal must not end the connect, the second
+ *               must (EINTR at about 2 s, alarms 1, usr1 1)
  *
  * Keys: "rc", "errno", "elapsed_ms", "alarms" (handler calls), "flags_before"/"flags_after"
  * (fcntl F_GETFL), "fdflags_before"/"fdflags_after" (F_GETFD), and per mode more.
@@ -25,8 +31,9 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <time.h>
 
-static volatile sig_atomic_t alarms;
+static volatile sig_atomic_t alarms, usr1s;
 static sigjmp_buf jump;
 static volatile sig_atomic_t jump_armed;
 
@@ -42,6 +49,20 @@ static void on_alarm_jump(int sig) {
         jump_armed = 0;
         siglongjmp(jump, 1);
     }
+}
+
+static void on_usr1(int sig) {
+    (void)sig;
+    usr1s++;
+}
+
+static void handle_signal(int signo, void (*fn)(int), int flags) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(signo, &sa, NULL);
 }
 
 static void handle(void (*fn)(int), int flags) {
@@ -132,6 +153,70 @@ static int mode_longjmp(struct sockaddr_in *to, int restart) {
     return 0;
 }
 
+/* "ping\n" to a connected target that writes "peer SRC\n" and echoes: what comes back */
+static void exchange(int fd) {
+    if (write(fd, "ping\n", 5) != 5) { json_str("write", ename(errno)); return; }
+    char buf[512];
+    size_t len = 0;
+    long long deadline = now_ms() + 5000;
+    while (len < sizeof buf - 1 && now_ms() < deadline) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (poll(&p, 1, 200) <= 0) continue;
+        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+        if (n <= 0) {
+            if (n < 0) json_str("read", ename(errno));
+            break;
+        }
+        len += (size_t)n;
+        buf[len] = 0;
+        if (strstr(buf, "ping\n")) break;
+    }
+    json_bytes("data", buf, len);
+}
+
+static int mode_posix(struct sockaddr_in *to) {
+    handle(on_alarm, 0);
+    int fd = tcp_socket();
+    flags("before", fd);
+    timed_connect("", fd, to);
+    flags("after", fd);
+    long long t0 = now_ms();
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    int n = poll(&p, 1, 10000);
+    json_int("poll", n);
+    json_int("poll_ms", now_ms() - t0);
+    json_bool("pollout", n > 0 && (p.revents & POLLOUT));
+    json_bool("pollhup", n > 0 && (p.revents & POLLHUP));
+    int err = -1;
+    socklen_t len = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    json_str("so_error", ename(err));
+    if (n > 0 && err == 0) exchange(fd);
+    close(fd);
+    return 0;
+}
+
+static int mode_mixed(struct sockaddr_in *to) {
+    handle(on_alarm, SA_RESTART);
+    handle_signal(SIGUSR1, on_usr1, 0);
+    timer_t timer;
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    if (timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0) { perror("timer_create"); exit(1); }
+    struct itimerspec at = { .it_value = { .tv_sec = 2 } };
+    int fd = tcp_socket();
+    flags("before", fd);
+    usr1s = 0;
+    timer_settime(timer, 0, &at, NULL);
+    timed_connect("", fd, to);   /* SIGALRM at 1 s */
+    json_int("usr1", usr1s);
+    flags("after", fd);
+    close(fd);
+    return 0;
+}
+
 static int mode_refused(struct sockaddr_in *dead, struct sockaddr_in *live) {
     int fd = tcp_socket();
     flags("before", fd);
@@ -162,21 +247,7 @@ static int mode_refused(struct sockaddr_in *dead, struct sockaddr_in *live) {
     } else {
         json_str("peername", ename(errno));
     }
-    /* the target writes "peer SRC\n" and echoes */
-    if (write(fd, "ping\n", 5) != 5) { json_str("write", ename(errno)); return 0; }
-    char buf[512];
-    size_t len = 0;
-    long long deadline = now_ms() + 5000;
-    while (len < sizeof buf - 1 && now_ms() < deadline) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        if (poll(&p, 1, 200) <= 0) continue;
-        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-        if (n <= 0) break;
-        len += (size_t)n;
-        buf[len] = 0;
-        if (strstr(buf, "ping\n")) break;
-    }
-    json_bytes("data", buf, len);
+    exchange(fd);
     close(fd);
     return 0;
 }
@@ -193,6 +264,8 @@ int main(int argc, char **argv) {
     else if (strcmp(mode, "restart") == 0) rc = mode_signal(&to, 1);
     else if (strcmp(mode, "longjmp") == 0) rc = mode_longjmp(&to, 1);
     else if (strcmp(mode, "longjmp_nr") == 0) rc = mode_longjmp(&to, 0);
+    else if (strcmp(mode, "posix") == 0) rc = mode_posix(&to);
+    else if (strcmp(mode, "mixed") == 0) rc = mode_mixed(&to);
     else if (strcmp(mode, "refused") == 0 && argc >= 6) {
         struct sockaddr_in live = loopback4(argv[4], atoi(argv[5]));
         rc = mode_refused(&to, &live);

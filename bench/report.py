@@ -115,6 +115,17 @@ for r in order["lat"]:
                  f"{d:+.1f}" if d is not None else "", ", ".join(ratio),
                  f"<= +{GOALS['lat']:g} us: {verdict('lat', d)}" if is_current_socksify(r) else ""])
     first = False
+# 3b. client CPU per connection
+hand_cpu = med("lat", HAND, "cpu_ns")
+first = True
+for r in order["lat"]:
+    v = med("lat", r, "cpu_ns")
+    if v is None:
+        continue
+    d = (v - hand_cpu) / 1000 if hand_cpu is not None and r != HAND else None
+    rows.append(["3b client CPU per connection, us" if first else "", r, f"{v / 1000:.1f}",
+                 f"{d:+.1f}" if d is not None else "", f"{v / hand_cpu:.2f}x hand" if hand_cpu and r != HAND else "", ""])
+    first = False
 # 4. memory
 direct_hwm = med("rss", DIRECT, "hwm_kib")
 direct_time = med("rss", DIRECT, "time_kib")
@@ -134,15 +145,21 @@ print("""
   2: (calls with 201 connections minus with 1) / 200; the connection is socket, connect (with the
      SOCKS5 exchange, by hand or inside socksify), close. Difference and ratio against the hand-written client.
   3: median of the runs' medians, socket() to usable socket (close not timed), min-max of the runs'
-     medians in brackets; difference against the hand-written client.
+     medians in brackets; difference against the hand-written client. 3b: the client's own user+system
+     CPU time per connection (getrusage over the timed loop, close included), median of the runs.
   4: VmHWM (the client's own peak) / /usr/bin/time -f %M, medians; difference against direct.""")
 
 # ---- details
 hand_names = {k[5:]: statistics.median(v) for k, v in data[("sys", HAND)].items() if k.startswith("name:")}
+shown = []
 for r in order["sys"]:
-    if not r.startswith("socksify") or r.endswith("debug"):
+    if not r.startswith("socksify release"):
         continue
     names = {k[5:]: statistics.median(v) for k, v in data[("sys", r)].items() if k.startswith("name:")}
+    if any(names == other for other in shown):
+        print(f"\nSystem calls per connection by name: {r}: the same as above")
+        continue
+    shown.append(names)
     diff = [(n, hand_names.get(n, 0), names.get(n, 0)) for n in set(names) | set(hand_names)]
     diff = [d for d in diff if abs(d[2] - d[1]) >= 0.005]
     diff.sort(key=lambda d: (-(d[2] - d[1]), d[0]))

@@ -6,14 +6,14 @@
 // `(unsigned)fd >= limit` (negative numbers included) proves a descriptor is not a proxied UDP
 // socket without touching the table. It starts at 0 and only grows (a bound, not a count), so
 // a program that never associates a UDP socket compares against 0 forever; only descriptors
-// below the highest one ever marked go on to read their byte. sx_udp_maybe_marked() in
-// socksify_shim.h is the inline form the C interposers use.
+// below the highest one ever marked go on to read their byte. sx_udp_below_limit() and
+// sx_udp_marked_below_limit() in socksify_shim.h are the same test, inline, for read and write.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
-#include <stdatomic.h>
 #include <sys/mman.h>
 
-static _Atomic(unsigned char *) marks;
+// The table (NULL until the first mark), read and written only with __atomic builtins.
+__attribute__((visibility("hidden"))) unsigned char *sx_udp_marks_table;
 
 // Raised (release) after the byte is set; read with acquire, a plain load on x86. A reader that
 // sees a larger limit goes on to marked(), which checks the table pointer itself.
@@ -28,19 +28,19 @@ static void raise_limit(int fd) {
 }
 
 static int marked(int fd, unsigned char bit) {
-    unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
+    unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
     if (table == NULL || fd < 0 || fd >= SX_UDP_MARKS) return 0;
     return (__atomic_load_n(&table[fd], __ATOMIC_RELAXED) & bit) != 0;
 }
 
 static int mark(int fd, unsigned char bit, int on) {
     if (fd < 0 || fd >= SX_UDP_MARKS) return -1;
-    unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
+    unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
     if (table == NULL) {
         unsigned char *fresh = mmap(NULL, SX_UDP_MARKS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (fresh == MAP_FAILED) return -1;
         unsigned char *expected = NULL;
-        if (!atomic_compare_exchange_strong(&marks, &expected, fresh)) {
+        if (!__atomic_compare_exchange_n(&sx_udp_marks_table, &expected, fresh, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
             munmap(fresh, SX_UDP_MARKS);
             table = expected;
         } else {
@@ -65,7 +65,7 @@ int sx_own_marked(int fd) { return marked(fd, 2); }
 int sx_own_mark(int fd, int on) { return mark(fd, 2, on); }
 
 int sx_any_marked_in(int first, int last, int *found) {
-    unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
+    unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
     if (table == NULL || first < 0 || first >= SX_UDP_MARKS) return 0;
     if (last >= SX_UDP_MARKS || last < 0) last = SX_UDP_MARKS - 1;
     for (int fd = first; fd <= last; fd++) {

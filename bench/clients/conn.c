@@ -11,9 +11,11 @@
  * runs the plain form with the exchange hidden inside connect. Nothing else is called inside the
  * loop, so `strace -f -c` over two runs of different N gives the system calls per connection.
  *
- * --time    print "median_ns=… p90_ns=… min_ns=… n=…": from just before socket to the moment
- *           the socket is usable (connect returned; with --socks5, the reply read). close is
- *           not timed.
+ * --time    print "median_ns=… p90_ns=… min_ns=… cpu_ns=… n=…": from just before socket to the
+ *           moment the socket is usable (connect returned; with --socks5, the reply read), close
+ *           not timed; cpu_ns is this process's user+system CPU time per connection over the
+ *           timed loop (getrusage), close included: what the client itself spends, whatever the
+ *           proxy's and the scheduler's delays.
  * --who IP  first, untimed: one more connection made the same way sends "WHO?" to
  *           bench/echo_server, which answers with the address it sees; exit 3 unless it is IP.
  *           (microsocks -b 127.0.0.2: a connection that went direct cannot pass.)
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,6 +191,8 @@ int main(int argc, char **argv) {
     long long *samples = timed && count > 0 ? malloc(sizeof *samples * (size_t)count) : NULL;
     if (timed && count > 0 && !samples) die("malloc");
     for (long k = 0; k < warmup; k++) close(open_connection());
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
     for (long k = 0; k < count; k++) {
         if (timed) {
             long long start = now_ns();
@@ -198,9 +203,13 @@ int main(int argc, char **argv) {
             close(open_connection());
         }
     }
+    getrusage(RUSAGE_SELF, &after);
     if (timed && count > 0) {
+        long long cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec + after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000000000LL
+                      + (after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec - before.ru_stime.tv_usec) * 1000LL;
         qsort(samples, (size_t)count, sizeof *samples, by_value);
-        printf("median_ns=%lld p90_ns=%lld min_ns=%lld n=%ld\n", samples[count / 2], samples[count * 9 / 10], samples[0], count);
+        printf("median_ns=%lld p90_ns=%lld min_ns=%lld cpu_ns=%lld n=%ld\n", samples[count / 2], samples[count * 9 / 10], samples[0],
+               cpu / count, count);
     }
     if (smaps) copy_smaps(smaps);
     if (hwm) print_hwm();

@@ -1,112 +1,61 @@
 // Pointers to the real libc functions, found with dlsym(RTLD_NEXT) on first use.
 // Inside libsocksify.so, RTLD_NEXT skips our own interposers; in the test binary it finds libc.
+//
+// Each pointer, sx_next_NAME, starts out pointing at a stub that resolves the real function,
+// stores it over itself and calls it: nothing runs at load time (the loader only fills in the
+// stub's address), and after the first call sx_real_NAME is a single indirect jump, with no
+// test for "not resolved yet" on the way. Racing first calls store the same value.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
 #include <dlfcn.h>
-#include <stdatomic.h>
 
-// Resolve a symbol once per call site; racing threads store the same value, so a relaxed
-// atomic pointer is enough.
-#define REAL(name, type)                                                        \
-    static _Atomic(type) real_##name;                                           \
-    static type resolve_##name(void) {                                          \
-        type fn = atomic_load_explicit(&real_##name, memory_order_relaxed);     \
-        if (fn == NULL) {                                                       \
-            fn = (type)dlsym(RTLD_NEXT, #name);                                 \
-            atomic_store_explicit(&real_##name, fn, memory_order_relaxed);      \
-        }                                                                       \
-        return fn;                                                              \
-    }
+#define REAL(name, ret, params, args)                                                    \
+    static ret first_##name params;                                                      \
+    __attribute__((visibility("hidden"))) ret (*sx_next_##name) params = first_##name;   \
+    static ret first_##name params {                                                     \
+        ret (*fn) params = (ret (*) params)dlsym(RTLD_NEXT, #name);                      \
+        __atomic_store_n(&sx_next_##name, fn, __ATOMIC_RELAXED);                         \
+        return fn args;                                                                  \
+    }                                                                                    \
+    ret sx_real_##name params { return __atomic_load_n(&sx_next_##name, __ATOMIC_RELAXED) args; }
 
-typedef int (*socket_fn)(int, int, int);
-typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
-typedef int (*close_fn)(int);
-typedef int (*dup2_fn)(int, int);
-typedef int (*dup3_fn)(int, int, int);
-typedef ssize_t (*send_fn)(int, const void *, size_t, int);
-typedef ssize_t (*recv_fn)(int, void *, size_t, int);
-typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
-typedef int (*getpeername_fn)(int, struct sockaddr *, socklen_t *);
-typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
-typedef void (*freeaddrinfo_fn)(struct addrinfo *);
+REAL(socket, int, (int d, int t, int p), (d, t, p))
+REAL(connect, int, (int fd, const struct sockaddr *a, socklen_t l), (fd, a, l))
+REAL(close, int, (int fd), (fd))
+REAL(dup2, int, (int o, int n), (o, n))
+REAL(dup3, int, (int o, int n, int f), (o, n, f))
+REAL(send, ssize_t, (int fd, const void *b, size_t n, int f), (fd, b, n, f))
+REAL(recv, ssize_t, (int fd, void *b, size_t n, int f), (fd, b, n, f))
+REAL(poll, int, (struct pollfd *p, nfds_t n, int t), (p, n, t))
+REAL(getpeername, int, (int fd, struct sockaddr *a, socklen_t *l), (fd, a, l))
+REAL(getaddrinfo, int, (const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r), (n, s, h, r))
+REAL(getnameinfo, int, (const struct sockaddr *a, socklen_t l, char *h, socklen_t hl, char *s, socklen_t sl, int f),
+     (a, l, h, hl, s, sl, f))
+REAL(gethostbyname2_r, int,
+     (const char *n, int f, struct hostent *r, char *b, size_t bl, struct hostent **res, int *e), (n, f, r, b, bl, res, e))
+REAL(gethostbyaddr_r, int,
+     (const void *a, socklen_t l, int t, struct hostent *r, char *b, size_t bl, struct hostent **res, int *e),
+     (a, l, t, r, b, bl, res, e))
+REAL(gethostbyname, struct hostent *, (const char *n), (n))
+REAL(gethostbyname2, struct hostent *, (const char *n, int f), (n, f))
+REAL(gethostbyaddr, struct hostent *, (const void *a, socklen_t l, int t), (a, l, t))
+REAL(sendto, ssize_t, (int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t l), (fd, b, n, f, a, l))
+REAL(sendmsg, ssize_t, (int fd, const struct msghdr *m, int f), (fd, m, f))
+REAL(sendmmsg, int, (int fd, struct mmsghdr *m, unsigned int n, int f), (fd, m, n, f))
+REAL(recvfrom, ssize_t, (int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *l), (fd, b, n, f, a, l))
+REAL(recvmsg, ssize_t, (int fd, struct msghdr *m, int f), (fd, m, f))
+REAL(bind, int, (int fd, const struct sockaddr *a, socklen_t l), (fd, a, l))
+REAL(read, ssize_t, (int fd, void *b, size_t n), (fd, b, n))
+REAL(write, ssize_t, (int fd, const void *b, size_t n), (fd, b, n))
 
-typedef int (*getnameinfo_fn)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
-typedef int (*gethostbyname2_r_fn)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
-typedef int (*gethostbyaddr_r_fn)(const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *);
-typedef struct hostent *(*gethostbyname_fn)(const char *);
-typedef struct hostent *(*gethostbyname2_fn)(const char *, int);
-typedef struct hostent *(*gethostbyaddr_fn)(const void *, socklen_t, int);
-typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
-typedef int (*sendmmsg_fn)(int, struct mmsghdr *, unsigned int, int);
+// freeaddrinfo returns nothing, which the macro's `return fn args;` cannot express in C.
+static void first_freeaddrinfo(struct addrinfo *r);
+__attribute__((visibility("hidden"))) void (*sx_next_freeaddrinfo)(struct addrinfo *) = first_freeaddrinfo;
+static void first_freeaddrinfo(struct addrinfo *r) {
+    void (*fn)(struct addrinfo *) = (void (*)(struct addrinfo *))dlsym(RTLD_NEXT, "freeaddrinfo");
+    __atomic_store_n(&sx_next_freeaddrinfo, fn, __ATOMIC_RELAXED);
+    fn(r);
+}
+void sx_real_freeaddrinfo(struct addrinfo *r) { __atomic_load_n(&sx_next_freeaddrinfo, __ATOMIC_RELAXED)(r); }
 
-REAL(getnameinfo, getnameinfo_fn)
-REAL(gethostbyname2_r, gethostbyname2_r_fn)
-REAL(gethostbyaddr_r, gethostbyaddr_r_fn)
-REAL(gethostbyname, gethostbyname_fn)
-REAL(gethostbyname2, gethostbyname2_fn)
-REAL(gethostbyaddr, gethostbyaddr_fn)
-REAL(sendto, sendto_fn)
-REAL(sendmsg, sendmsg_fn)
-REAL(sendmmsg, sendmmsg_fn)
-typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
-typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
-typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
-REAL(recvfrom, recvfrom_fn)
-REAL(recvmsg, recvmsg_fn)
-REAL(bind, bind_fn)
-typedef ssize_t (*read_fn)(int, void *, size_t);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
-REAL(read, read_fn)
-REAL(write, write_fn)
-REAL(socket, socket_fn)
-REAL(connect, connect_fn)
-REAL(close, close_fn)
-REAL(dup2, dup2_fn)
-REAL(dup3, dup3_fn)
-REAL(send, send_fn)
-REAL(recv, recv_fn)
-REAL(poll, poll_fn)
-REAL(getpeername, getpeername_fn)
-REAL(getaddrinfo, getaddrinfo_fn)
-REAL(freeaddrinfo, freeaddrinfo_fn)
-
-int sx_real_socket(int d, int t, int p) { return resolve_socket()(d, t, p); }
-int sx_real_connect(int fd, const struct sockaddr *a, socklen_t l) { return resolve_connect()(fd, a, l); }
-int sx_real_close(int fd) { return resolve_close()(fd); }
-int sx_real_dup2(int o, int n) { return resolve_dup2()(o, n); }
-int sx_real_dup3(int o, int n, int f) { return resolve_dup3()(o, n, f); }
-ssize_t sx_real_send(int fd, const void *b, size_t n, int f) { return resolve_send()(fd, b, n, f); }
-ssize_t sx_real_recv(int fd, void *b, size_t n, int f) { return resolve_recv()(fd, b, n, f); }
-int sx_real_poll(struct pollfd *p, nfds_t n, int t) { return resolve_poll()(p, n, t); }
-int sx_real_getpeername(int fd, struct sockaddr *a, socklen_t *l) { return resolve_getpeername()(fd, a, l); }
-int sx_real_getaddrinfo(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r) {
-    return resolve_getaddrinfo()(n, s, h, r);
-}
-void sx_real_freeaddrinfo(struct addrinfo *r) { resolve_freeaddrinfo()(r); }
-int sx_real_getnameinfo(const struct sockaddr *a, socklen_t l, char *h, socklen_t hl, char *s, socklen_t sl, int f) {
-    return resolve_getnameinfo()(a, l, h, hl, s, sl, f);
-}
-int sx_real_gethostbyname2_r(const char *n, int f, struct hostent *r, char *b, size_t bl, struct hostent **res, int *e) {
-    return resolve_gethostbyname2_r()(n, f, r, b, bl, res, e);
-}
-int sx_real_gethostbyaddr_r(const void *a, socklen_t l, int t, struct hostent *r, char *b, size_t bl,
-                            struct hostent **res, int *e) {
-    return resolve_gethostbyaddr_r()(a, l, t, r, b, bl, res, e);
-}
-struct hostent *sx_real_gethostbyname(const char *n) { return resolve_gethostbyname()(n); }
-struct hostent *sx_real_gethostbyname2(const char *n, int f) { return resolve_gethostbyname2()(n, f); }
-struct hostent *sx_real_gethostbyaddr(const void *a, socklen_t l, int t) { return resolve_gethostbyaddr()(a, l, t); }
-ssize_t sx_real_sendto(int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t l) {
-    return resolve_sendto()(fd, b, n, f, a, l);
-}
-ssize_t sx_real_sendmsg(int fd, const struct msghdr *m, int f) { return resolve_sendmsg()(fd, m, f); }
-int sx_real_sendmmsg(int fd, struct mmsghdr *m, unsigned int n, int f) { return resolve_sendmmsg()(fd, m, n, f); }
 void *sx_real_symbol(const char *name) { return dlsym(RTLD_NEXT, name); }
-ssize_t sx_real_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *l) {
-    return resolve_recvfrom()(fd, b, n, f, a, l);
-}
-ssize_t sx_real_recvmsg(int fd, struct msghdr *m, int f) { return resolve_recvmsg()(fd, m, f); }
-int sx_real_bind(int fd, const struct sockaddr *a, socklen_t l) { return resolve_bind()(fd, a, l); }
-ssize_t sx_real_read(int fd, void *b, size_t n) { return resolve_read()(fd, b, n); }
-ssize_t sx_real_write(int fd, const void *b, size_t n) { return resolve_write()(fd, b, n); }

@@ -1,45 +1,71 @@
 // One byte per descriptor number: is it a UDP socket with a SOCKS association (bit 0), is it a
 // descriptor the shim itself owns (bit 1)? The interposers of read, write, recv and friends
 // check bit 0 first, so ordinary descriptors pay one load.
+//
+// That one load is sx_udp_marks_limit: every descriptor that ever had bit 0 set is below it, so
+// `(unsigned)fd >= limit` (negative numbers included) proves a descriptor is not a proxied UDP
+// socket without touching the table. It starts at 0 and only grows (a bound, not a count), so
+// a program that never associates a UDP socket compares against 0 forever; only descriptors
+// below the highest one ever marked go on to read their byte. sx_udp_below_limit() and
+// sx_udp_marked_below_limit() in socksify_shim.h are the same test, inline, for read and write.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
-#include <stdatomic.h>
 #include <sys/mman.h>
 
-static _Atomic(unsigned char *) marks;
+// The table (NULL until the first mark), read and written only with __atomic builtins.
+__attribute__((visibility("hidden"))) unsigned char *sx_udp_marks_table;
+
+// Raised (release) after the byte is set; read with acquire, a plain load on x86. A reader that
+// sees a larger limit goes on to marked(), which checks the table pointer itself.
+__attribute__((visibility("hidden"))) unsigned int sx_udp_marks_limit;
+
+static void raise_limit(int fd) {
+    unsigned int want = (unsigned int)fd + 1;
+    unsigned int now = __atomic_load_n(&sx_udp_marks_limit, __ATOMIC_RELAXED);
+    while (now < want &&
+           !__atomic_compare_exchange_n(&sx_udp_marks_limit, &now, want, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+    }
+}
 
 static int marked(int fd, unsigned char bit) {
-    unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
+    unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
     if (table == NULL || fd < 0 || fd >= SX_UDP_MARKS) return 0;
     return (__atomic_load_n(&table[fd], __ATOMIC_RELAXED) & bit) != 0;
 }
 
 static int mark(int fd, unsigned char bit, int on) {
     if (fd < 0 || fd >= SX_UDP_MARKS) return -1;
-    unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
+    unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
     if (table == NULL) {
         unsigned char *fresh = mmap(NULL, SX_UDP_MARKS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (fresh == MAP_FAILED) return -1;
         unsigned char *expected = NULL;
-        if (!atomic_compare_exchange_strong(&marks, &expected, fresh)) {
+        if (!__atomic_compare_exchange_n(&sx_udp_marks_table, &expected, fresh, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
             munmap(fresh, SX_UDP_MARKS);
             table = expected;
         } else {
             table = fresh;
         }
     }
-    if (on) __atomic_fetch_or(&table[fd], bit, __ATOMIC_RELAXED);
-    else __atomic_fetch_and(&table[fd], (unsigned char)~bit, __ATOMIC_RELAXED);
+    if (on) {
+        __atomic_fetch_or(&table[fd], bit, __ATOMIC_RELAXED);
+        if (bit == 1) raise_limit(fd);  // after the byte: a reader below the limit finds it set
+    } else {
+        __atomic_fetch_and(&table[fd], (unsigned char)~bit, __ATOMIC_RELAXED);
+    }
     return 0;
 }
 
-int sx_udp_marked(int fd) { return marked(fd, 1); }
+int sx_udp_marked(int fd) {
+    if ((unsigned int)fd >= __atomic_load_n(&sx_udp_marks_limit, __ATOMIC_ACQUIRE)) return 0;
+    return marked(fd, 1);
+}
 int sx_udp_mark(int fd, int on) { return mark(fd, 1, on); }
 int sx_own_marked(int fd) { return marked(fd, 2); }
 int sx_own_mark(int fd, int on) { return mark(fd, 2, on); }
 
 int sx_any_marked_in(int first, int last, int *found) {
-    unsigned char *table = atomic_load_explicit(&marks, memory_order_acquire);
+    unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
     if (table == NULL || first < 0 || first >= SX_UDP_MARKS) return 0;
     if (last >= SX_UDP_MARKS || last < 0) last = SX_UDP_MARKS - 1;
     for (int fd = first; fd <= last; fd++) {

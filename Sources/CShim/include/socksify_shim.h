@@ -21,4 +21,24 @@ int sx_shim_ready(void);
 // True if the core has been initialised (never initialises it).
 int sx_shim_started(void);
 
+// The fast path of read and write (readwrite.c), inline: one load of the limit of marked UDP
+// descriptors (udp_marks.c), and the real function called through its pointer (real.c), so a
+// descriptor that is not a proxied UDP socket costs a compare, a branch and an indirect jump.
+#define SX_HIDDEN __attribute__((visibility("hidden")))
+extern SX_HIDDEN unsigned int sx_udp_marks_limit;
+extern SX_HIDDEN unsigned char *sx_udp_marks_table;
+extern SX_HIDDEN ssize_t (*sx_next_read)(int fd, void *buf, size_t len);
+extern SX_HIDDEN ssize_t (*sx_next_write)(int fd, const void *buf, size_t len);
+// sx_udp_marked(fd), inline, in two steps. The limit is read as READ_ONCE does (a volatile
+// aligned word) so the compiler folds it into the compare: a descriptor at or above it (all of
+// them until a UDP association exists) is not marked. Below it, the table byte decides: the
+// limit is raised only after the table exists and only to numbers inside it.
+static inline int sx_udp_below_limit(int fd) {
+    return (unsigned int)fd < *(volatile unsigned int *)&sx_udp_marks_limit;
+}
+static inline int sx_udp_marked_below_limit(int fd) {
+    const unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
+    return table != NULL && (__atomic_load_n(&table[fd], __ATOMIC_RELAXED) & 1);
+}
+
 #endif

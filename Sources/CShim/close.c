@@ -7,10 +7,23 @@
 #include <limits.h>
 #include <stdarg.h>
 
-// Before fd stops meaning what it meant.
+// Before fd stops meaning what it meant. Not in a vfork child: the marks are its parent's.
 static void forget(int fd) {
+    if (!sx_own_marked(fd) && !sx_udp_marked(fd) && !sx_pending_marked(fd)) return;
+    if (sx_marks_borrowed()) return;
     if (sx_own_marked(fd)) sx_core_relocate_own(fd);
     if (sx_udp_marked(fd)) sx_core_udp_close(fd);
+    if (sx_pending_marked(fd)) sx_core_forget_interrupted(fd);
+}
+
+// Before fd is copied: an interrupted tunnel is finished first (the copy is a plain socket).
+static void settle(int fd) {
+    if (sx_pending_marked(fd) && !sx_marks_borrowed()) sx_core_settle(fd);
+}
+
+// After: copy now refers to fd's socket and shares its association.
+static void follow(int fd, int copy) {
+    if (sx_udp_marked(fd) && !sx_marks_borrowed()) sx_core_udp_dup(fd, copy);
 }
 
 SX_EXPORT int close(int fd) {
@@ -19,24 +32,27 @@ SX_EXPORT int close(int fd) {
 }
 
 SX_EXPORT int dup2(int fd, int copy) {
+    settle(fd);
     if (fd != copy) forget(copy);
     int result = sx_real_dup2(fd, copy);
-    if (result >= 0 && fd != copy && sx_udp_marked(fd)) sx_core_udp_dup(fd, copy);
+    if (result >= 0 && fd != copy) follow(fd, copy);
     return result;
 }
 
 SX_EXPORT int dup3(int fd, int copy, int flags) {
+    settle(fd);
     if (fd != copy) forget(copy);
     int result = sx_real_dup3(fd, copy, flags);
-    if (result >= 0 && sx_udp_marked(fd)) sx_core_udp_dup(fd, copy);
+    if (result >= 0) follow(fd, copy);
     return result;
 }
 
 SX_EXPORT int dup(int fd) {
     static int (*real)(int);
     if (real == NULL) real = (int (*)(int))sx_real_symbol("dup");
+    settle(fd);
     int result = real(fd);
-    if (result >= 0 && sx_udp_marked(fd)) sx_core_udp_dup(fd, result);
+    if (result >= 0) follow(fd, result);
     return result;
 }
 
@@ -46,10 +62,10 @@ static int do_fcntl(const char *name, int fd, int command, long argument) {
     int (**slot)(int, int, ...) = name[5] == '6' ? &real_fcntl64 : &real_fcntl;
     if (*slot == NULL) *slot = (int (*)(int, int, ...))sx_real_symbol(name);
     if (*slot == NULL) *slot = (int (*)(int, int, ...))sx_real_symbol("fcntl");
+    int duplicates = command == F_DUPFD || command == F_DUPFD_CLOEXEC;
+    if (duplicates) settle(fd);
     int result = (*slot)(fd, command, argument);
-    if (result >= 0 && (command == F_DUPFD || command == F_DUPFD_CLOEXEC) && sx_udp_marked(fd)) {
-        sx_core_udp_dup(fd, result);
-    }
+    if (result >= 0 && duplicates) follow(fd, result);
     return result;
 }
 
@@ -80,13 +96,14 @@ static int real_close_range(unsigned int first, unsigned int last, int flags) {
 // The range is closed around the shim's own descriptors, which stay open (the program never
 // opened them); the associations of the program's UDP sockets in it end.
 SX_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
-    if (first > last || (flags & CLOSE_RANGE_CLOEXEC)) return real_close_range(first, last, flags);
+    if (first > last || (flags & CLOSE_RANGE_CLOEXEC) || sx_marks_borrowed()) return real_close_range(first, last, flags);
     int bounded_last = last > (unsigned int)INT_MAX ? INT_MAX : (int)last;
     unsigned int from = first;  // where the part still to close starts
     unsigned int scan = first;
     int fd;
     while (scan <= (unsigned int)bounded_last && sx_any_marked_in((int)scan, bounded_last, &fd)) {
         if (sx_udp_marked(fd)) sx_core_udp_close(fd);
+        if (sx_pending_marked(fd)) sx_core_forget_interrupted(fd);
         if (sx_own_marked(fd)) {
             if ((unsigned int)fd > from && real_close_range(from, (unsigned int)fd - 1, flags) != 0) return -1;
             from = (unsigned int)fd + 1;

@@ -65,13 +65,40 @@ public func sxCoreReverse(_ family: Int32, _ bytes: UnsafePointer<UInt8>, _ out:
 @_cdecl("sx_core_sendmsg")
 public func sxCoreSendmsg(_ fd: Int32, _ message: UnsafePointer<msghdr>, _ flags: Int32) -> Int {
     guard let shim else { return passToLibc }
+    if sx_pending_marked(fd) != 0 {  // a tunnel a signal interrupted: finished before any byte goes
+        let failure = shim.settleBeforeIO(fd)
+        if failure != 0 { sx_set_errno(failure); return -1 }
+        if message.pointee.msg_name == nil && sx_udp_marked(fd) == 0 { return passToLibc }
+    }
     return shim.sendDatagram(fd, message, flags: flags)
 }
 
 @_cdecl("sx_core_recvmsg")
 public func sxCoreRecvmsg(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>, _ flags: Int32) -> Int {
     guard let shim else { return passToLibc }
+    if sx_pending_marked(fd) != 0 {
+        let failure = shim.settleBeforeIO(fd)
+        if failure != 0 { sx_set_errno(failure); return -1 }
+        if sx_udp_marked(fd) == 0 { return passToLibc }
+    }
     return shim.receiveDatagram(fd, message, flags: flags)
+}
+
+@_cdecl("sx_core_socket_error")
+public func sxCoreSocketError(_ fd: Int32) -> Int32 {
+    guard let shim else { return 0 }
+    return shim.socketError(fd)
+}
+
+@_cdecl("sx_core_settle")
+public func sxCoreSettle(_ fd: Int32) {
+    _ = shim?.settleBeforeIO(fd)
+}
+
+@_cdecl("sx_core_forget_interrupted")
+public func sxCoreForgetInterrupted(_ fd: Int32) {
+    shim?.forgetInterrupted(fd)
+    sx_pending_mark(fd, 0)
 }
 
 @_cdecl("sx_core_udp_close")

@@ -1,6 +1,7 @@
 // One byte per descriptor number: is it a UDP socket with a SOCKS association (bit 0), is it a
-// descriptor the shim itself owns (bit 1)? The interposers of read, write, recv and friends
-// check bit 0 first, so ordinary descriptors pay one load.
+// descriptor the shim itself owns (bit 1), is it a socket whose tunnel a signal interrupted
+// (bit 2)? The interposers of read, write, recv and friends check bits 0 and 2 (SX_MARKS_IO),
+// so ordinary descriptors pay one load.
 //
 // That one load is sx_udp_marks_limit: every descriptor that ever had bit 0 set is below it, so
 // `(unsigned)fd >= limit` (negative numbers included) proves a descriptor is not a proxied UDP
@@ -10,7 +11,10 @@
 // sx_udp_marked_below_limit() in socksify_shim.h are the same test, inline, for read and write.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
+#include <pthread.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
 
 // The table (NULL until the first mark), read and written only with __atomic builtins.
 __attribute__((visibility("hidden"))) unsigned char *sx_udp_marks_table;
@@ -18,6 +22,19 @@ __attribute__((visibility("hidden"))) unsigned char *sx_udp_marks_table;
 // Raised (release) after the byte is set; read with acquire, a plain load on x86. A reader that
 // sees a larger limit goes on to marked(), which checks the table pointer itself.
 __attribute__((visibility("hidden"))) unsigned int sx_udp_marks_limit;
+
+// The process whose bookkeeping the table is. A vfork child runs in its parent's memory: its
+// close_range before exec must not tear down the parent's associations.
+static pid_t owner;
+static void owner_is_me(void) { owner = getpid(); }
+static void owner_init(void) {
+    owner_is_me();
+    pthread_atfork(NULL, NULL, owner_is_me);
+}
+int sx_marks_borrowed(void) {
+    if (__atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE) == NULL) return 0;
+    return getpid() != owner;
+}
 
 static void raise_limit(int fd) {
     unsigned int want = (unsigned int)fd + 1;
@@ -37,6 +54,8 @@ static int mark(int fd, unsigned char bit, int on) {
     if (fd < 0 || fd >= SX_UDP_MARKS) return -1;
     unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
     if (table == NULL) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, owner_init);
         unsigned char *fresh = mmap(NULL, SX_UDP_MARKS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (fresh == MAP_FAILED) return -1;
         unsigned char *expected = NULL;
@@ -49,7 +68,7 @@ static int mark(int fd, unsigned char bit, int on) {
     }
     if (on) {
         __atomic_fetch_or(&table[fd], bit, __ATOMIC_RELAXED);
-        if (bit == 1) raise_limit(fd);  // after the byte: a reader below the limit finds it set
+        if (bit & SX_MARKS_IO) raise_limit(fd);  // after the byte: a reader below the limit finds it set
     } else {
         __atomic_fetch_and(&table[fd], (unsigned char)~bit, __ATOMIC_RELAXED);
     }
@@ -63,6 +82,15 @@ int sx_udp_marked(int fd) {
 int sx_udp_mark(int fd, int on) { return mark(fd, 1, on); }
 int sx_own_marked(int fd) { return marked(fd, 2); }
 int sx_own_mark(int fd, int on) { return mark(fd, 2, on); }
+int sx_pending_marked(int fd) {
+    if ((unsigned int)fd >= __atomic_load_n(&sx_udp_marks_limit, __ATOMIC_ACQUIRE)) return 0;
+    return marked(fd, 4);
+}
+int sx_pending_mark(int fd, int on) { return mark(fd, 4, on); }
+int sx_io_marked(int fd) {
+    if ((unsigned int)fd >= __atomic_load_n(&sx_udp_marks_limit, __ATOMIC_ACQUIRE)) return 0;
+    return marked(fd, SX_MARKS_IO);
+}
 
 int sx_any_marked_in(int first, int last, int *found) {
     unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);

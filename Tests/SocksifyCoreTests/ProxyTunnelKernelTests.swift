@@ -148,4 +148,34 @@ import Testing
         #expect(kernel.calls.contains("socket"))
         #expect(kernel.dups.count == 1)
     }
+
+    /// POSIX: an interrupted connect goes on. Kept, the progress finishes at the program's next
+    /// call without sending anything twice and without reading past the reply.
+    @Test func anInterruptedExchangeIsKeptAndFinishedLater() throws {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.blocking)
+        kernel.signalsDuringPoll = 2  // the connect wait, then (after one retry) the first reply
+        kernel.handlerWithoutRestart = true
+        var kept: TunnelProgress? = nil
+        #expect(throws: SocksError.socketState(errno: EINTR)) {
+            try ProxyTunnel.open(fd: Self.fd, chain: [Self.proxy], firstEndpoint: Self.proxyEndpoint, destination: Self.web,
+                                 timeouts: Self.timeouts, socketFamily: AF_INET, kernel: kernel) { progress in
+                kept = progress
+                return true
+            }
+        }
+        #expect(!kernel.calls.contains("disconnect"), "left connecting, as a plain interrupted connect")
+        var progress = try #require(kept)
+        kernel.signalsDuringPoll = 0
+        try progress.finish(fd: Self.fd, kernel: kernel)
+        #expect(kernel.sent == [[5, 1, 0], [5, 1, 0, 1, 93, 184, 216, 34, 1, 187]], "each message sent once")
+        #expect(kernel.inbox.isEmpty)
+        #expect(progress.hop == 1)
+    }
+
+    @Test func anInterruptionNobodyKeepsDisconnects() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.blocking)
+        kernel.signalsDuringPoll = 1
+        #expect(Self.failure(kernel) == .socketState(errno: EINTR))
+        #expect(kernel.calls.last == "disconnect")
+    }
 }

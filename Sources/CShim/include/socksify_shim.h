@@ -38,7 +38,7 @@ static inline int sx_udp_below_limit(int fd) {
 }
 static inline int sx_udp_marked_below_limit(int fd) {
     const unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
-    return table != NULL && (__atomic_load_n(&table[fd], __ATOMIC_RELAXED) & 1);
+    return table != NULL && (__atomic_load_n(&table[fd], __ATOMIC_RELAXED) & SX_MARKS_IO);
 }
 
 #endif

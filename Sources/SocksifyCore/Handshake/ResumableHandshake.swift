@@ -23,6 +23,9 @@ public struct ResumableHandshake: Sendable {
     public private(set) var received: [UInt8] = []
     /// How many sends earlier steps handed out (and the caller made).
     public private(set) var sendsMade = 0
+    /// Where the reply the last step waits for begins in `received`: for messages that say
+    /// how much of one reply arrived.
+    public private(set) var replyStart = 0
 
     public init(proxy: ProxySpec, destination: SocksDestination) {
         self.proxy = proxy
@@ -41,6 +44,7 @@ public struct ResumableHandshake: Sendable {
             outcome = .done(send: replay.fresh, bound: bound)
         } catch {
             if let total = replay.suspendedAt {
+                replyStart = replay.replyStart
                 outcome = .waiting(send: replay.fresh, total: total)
             } else {
                 outcome = .failed(error)
@@ -56,6 +60,7 @@ public struct ResumableHandshake: Sendable {
         var skip: Int
         var fresh: [[UInt8]] = []
         var suspendedAt: Int? = nil
+        var replyStart = 0
 
         mutating func send(_ bytes: [UInt8]) throws(SocksError) {
             if skip > 0 { skip -= 1 } else { fresh.append(bytes) }
@@ -68,6 +73,7 @@ public struct ResumableHandshake: Sendable {
             let needed = total - buffer.count
             guard received.count - position >= needed else {
                 suspendedAt = position + needed  // counted from the proxy's first byte
+                replyStart = position - buffer.count
                 // Not an error the program sees: step() turns it into .waiting.
                 throw .socketState(errno: 11 /* EAGAIN */)
             }

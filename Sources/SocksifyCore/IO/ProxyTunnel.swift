@@ -24,7 +24,7 @@ public enum ProxyTunnel {
     public static func open(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts, socketFamily: Int32? = nil,
-        kernel: Kernel = RealKernel.shared
+        kernel: Kernel = RealKernel.shared, interrupted: (TunnelProgress) -> Bool = { _ in false }
     ) throws(SocksError) {
         let domain = socketFamily ?? kernel.socketDomain(fd)
         let wantsOwnSocket = domain == AF_INET && firstEndpoint.family == AF_INET6
@@ -38,7 +38,7 @@ public enum ProxyTunnel {
         let savedFlags = kernel.statusFlags(fd)
         guard savedFlags >= 0 else { throw .io(errno: kernel.errno) }
         try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts,
-                      blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil, kernel: kernel)
+                      blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil, kernel: kernel, interrupted: interrupted)
     }
 
     /// Builds the tunnel on a new socket and moves it onto the program's descriptor number: for
@@ -60,20 +60,20 @@ public enum ProxyTunnel {
         _ = kernel.setStatusFlags(fd, savedFlags)
     }
 
+    /// `interrupted`: offered how far the exchange got when a signal ends a wait (EINTR); when it
+    /// keeps it (returns true) the socket is left as it is, for the program's next call to
+    /// finish (POSIX: an interrupted connect goes on); otherwise it is disconnected as on any
+    /// failure.
     static func handshake(
         fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts,
-        blockingFlags: Int32? = nil, kernel: Kernel = RealKernel.shared
+        blockingFlags: Int32? = nil, kernel: Kernel = RealKernel.shared, interrupted: (TunnelProgress) -> Bool = { _ in false }
     ) throws(SocksError) {
+        var progress = TunnelProgress(chain: chain, destination: destination, proxy: target, timeouts: timeouts, kernel: kernel)
         do {
-            try connectToProxy(fd: fd, target: target, deadline: .after(milliseconds: timeouts.connectMilliseconds, on: kernel),
-                               blockingFlags: blockingFlags, kernel: kernel)
-            for (hop, proxy) in chain.enumerated() {
-                var transport = SocketTransport(fd: fd, deadline: .after(milliseconds: timeouts.handshakeMilliseconds, on: kernel),
-                                                kernel: kernel)
-                let next = hop + 1 < chain.count ? address(of: chain[hop + 1]) : destination
-                try ClientHandshake.connect(over: &transport, proxy: proxy, to: next)
-            }
+            try progress.start(fd: fd, blockingFlags: blockingFlags, kernel: kernel)
+            try progress.finish(fd: fd, kernel: kernel)
         } catch {
+            if case .socketState(let e) = error, e == EINTR, interrupted(progress) { throw error }
             // Leave the socket as a failed plain connect would: unconnected, nothing the program
             // could write into, free to connect again. A misuse (EISCONN, EALREADY) leaves it be.
             if case .socketState(let e) = error, e != EINTR { throw error }
@@ -88,29 +88,11 @@ public enum ProxyTunnel {
         return SocksDestination(.domain(proxy.host), port: proxy.port)
     }
 
-    /// Non-blocking connect(2) to the proxy, waiting for writability and reading SO_ERROR.
-    /// `blockingFlags`: the flags of a blocking socket, made non-blocking for the connect call
-    /// only (the rest uses MSG_DONTWAIT), so a signal handler that jumps out of the handshake
-    /// cannot leave the program's socket non-blocking.
-    static func connectToProxy(fd: Int32, target: Endpoint, deadline: Deadline, blockingFlags: Int32? = nil,
-                               kernel: Kernel = RealKernel.shared) throws(SocksError) {
-        let address = target.sockaddrBytes
-        if let blockingFlags { _ = kernel.setStatusFlags(fd, blockingFlags | O_NONBLOCK) }
-        let result = kernel.connect(fd, address)
-        let e = kernel.errno
-        if let blockingFlags { _ = kernel.setStatusFlags(fd, blockingFlags) }
-        if result == 0 { return }
-        if e == EISCONN || e == EALREADY { throw .socketState(errno: e) }  // the program's own misuse
-        guard e == EINPROGRESS || e == EINTR || e == EAGAIN else { throw .proxyUnreachable(errno: e) }
-        guard try waitFor(fd, events: Int16(POLLOUT), until: deadline, on: kernel) else {
-            throw .timedOut(phase: "connecting to the proxy")
-        }
-        // Connect once more: it answers the outcome (0, or the error SO_ERROR would give) and
-        // moves the socket out of "connecting", so a later connect by the program answers
-        // EISCONN as it would direct.
-        guard kernel.connect(fd, address) != 0 else { return }
-        let status = kernel.errno
-        guard status != EISCONN else { return }
-        throw .proxyUnreachable(errno: status)
+    /// Only the TCP connect to a proxy (a UDP association's control connection, on a socket of
+    /// socksify's own), within the connect timeout.
+    static func connectToProxy(fd: Int32, target: Endpoint, timeouts: Timeouts, kernel: Kernel = RealKernel.shared) throws(SocksError) {
+        var progress = TunnelProgress(chain: [], destination: SocksDestination(target), proxy: target, timeouts: timeouts, kernel: kernel)
+        try progress.start(fd: fd, blockingFlags: nil, kernel: kernel)
+        try progress.finish(fd: fd, kernel: kernel)
     }
 }

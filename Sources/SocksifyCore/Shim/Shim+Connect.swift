@@ -3,6 +3,7 @@ import SocksifyLibc
 extension Shim {
     /// connect(2). Returns what connect returns, with errno set on failure.
     public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
+        if sx_pending_marked(fd) != 0 { return connectInterrupted(fd) }
         guard let address, let destination = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)) else {
             if let family = Shim.internetFamily(address, length) {
                 // Fail closed: an IP address we cannot read is not handed to the kernel, which might.
@@ -153,9 +154,19 @@ extension Shim {
                 try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts)
             } else {
                 try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts,
-                                     socketFamily: destination.family)
+                                     socketFamily: destination.family) { progress in
+                    interrupted.keep(InterruptedTunnels.Entry(fd: fd, progress: progress, destination: destination, what: via()))
+                    return sx_pending_mark(fd, 1) == 0
+                }
             }
         } catch {
+            if case .socketState(let e) = error, e == EINTR, sx_pending_marked(fd) != 0 {
+                // A signal: the exchange goes on at the program's next call on the socket. A
+                // non-blocking connect never says EINTR: it is "in progress".
+                let nonBlocking = sx_get_status_flags(fd) & O_NONBLOCK != 0
+                log.info(via() + ": interrupted by a signal; finished at the program's next call on the socket")
+                return (fail(nonBlocking ? EINPROGRESS : EINTR), false)
+            }
             if case .socketState = error {
                 log.info(via() + ": " + error.reason)  // e.g. connect on a connected socket: EISCONN, as without us
             } else {

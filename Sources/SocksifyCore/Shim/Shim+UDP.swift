@@ -199,7 +199,7 @@ extension Shim {
         guard control >= 0 else { return .failure(.io(errno: sx_errno())) }
         let relay: Endpoint
         do throws(SocksError) {
-            try ProxyTunnel.connectToProxy(fd: control, target: endpoint, deadline: .after(milliseconds: settings.timeouts.connectMilliseconds))
+            try ProxyTunnel.connectToProxy(fd: control, target: endpoint, timeouts: settings.timeouts)
             var transport = SocketTransport(fd: control, deadline: .after(milliseconds: settings.timeouts.handshakeMilliseconds))
             let bound = try ClientHandshake.associate(over: &transport, proxy: spec, family: endpoint.family)
             guard case .ip(let address) = bound.address else {

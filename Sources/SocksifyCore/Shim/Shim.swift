@@ -12,6 +12,7 @@ public final class Shim: @unchecked Sendable {
     public let names: NameResolver
     public let localNames = LocalNames()
     public let associations = UDPAssociations()
+    let interrupted = InterruptedTunnels()
     /// Why the shim cannot follow its configuration; it then refuses everything that would
     /// leave the machine rather than guess.
     public let unusable: String?

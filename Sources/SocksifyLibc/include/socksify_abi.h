@@ -19,6 +19,11 @@ int sx_core_reverse(int family, const unsigned char *bytes, sx_resolution *out);
 ssize_t sx_core_sendmsg(int fd, const struct msghdr *message, int flags);
 ssize_t sx_core_recvmsg(int fd, struct msghdr *message, int flags);
 void sx_core_udp_close(int fd);
+// A socket whose tunnel a signal interrupted (sx_pending_marked): getsockopt(SO_ERROR) finishes
+// it and answers its outcome; a dup finishes it first; a close forgets it.
+int sx_core_socket_error(int fd);
+void sx_core_settle(int fd);
+void sx_core_forget_interrupted(int fd);
 void sx_core_udp_dup(int fd, int copy);
 int sx_core_check_socket(int domain, int type);
 int sx_core_check_io_uring(void);

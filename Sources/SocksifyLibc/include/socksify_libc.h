@@ -65,6 +65,14 @@ int sx_udp_mark(int fd, int on);  // 0, or -1 if fd is out of range
 // program closes or replaces their number.
 int sx_own_marked(int fd);
 int sx_own_mark(int fd, int on);
+// A socket whose tunnel a signal interrupted: its next call finishes the exchange (bit 2).
+int sx_pending_marked(int fd);
+int sx_pending_mark(int fd, int on);
+// The bits whose descriptors' I/O goes to the core: a UDP association, an interrupted tunnel.
+#define SX_MARKS_IO 5
+int sx_io_marked(int fd);
+// 1 in a vfork child: the marks are its parent's bookkeeping, to be left alone.
+int sx_marks_borrowed(void);
 int sx_any_marked_in(int first, int last, int *found);  // 1 and the first marked fd in the range
 int sx_move_high(int fd);         // F_DUPFD_CLOEXEC to a high number; returns the (new) fd
 int sx_dup_high(int fd);          // a high close-on-exec copy, or -1

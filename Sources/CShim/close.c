@@ -9,11 +9,15 @@
 
 // Before fd stops meaning what it meant. Not in a vfork child: the marks are its parent's.
 static void forget(int fd) {
-    if (!sx_own_marked(fd) && !sx_udp_marked(fd) && !sx_pending_marked(fd)) return;
-    if (sx_marks_borrowed()) return;
-    if (sx_own_marked(fd)) sx_core_relocate_own(fd);
-    if (sx_udp_marked(fd)) sx_core_udp_close(fd);
-    if (sx_pending_marked(fd)) sx_core_forget_interrupted(fd);
+    int facts = sx_fd_facts(fd);
+    if (facts == 0) return;
+    // Only the transport noted: forgetting it costs nothing even if it was the parent's (its
+    // connect would ask the kernel again), so no getpid for the common close of a socket.
+    if ((facts & ~SX_FACT_KIND) && sx_marks_borrowed()) return;
+    if (facts & 2) sx_core_relocate_own(fd);
+    if (facts & 1) sx_core_udp_close(fd);
+    if (facts & 4) sx_core_forget_interrupted(fd);
+    if (facts & (SX_FACT_KIND | SX_FACT_PEER)) sx_fd_facts_set(fd, SX_FACT_KIND | SX_FACT_PEER, 0);
 }
 
 // Before fd is copied: an interrupted tunnel is finished first (the copy is a plain socket).
@@ -21,9 +25,13 @@ static void settle(int fd) {
     if (sx_pending_marked(fd) && !sx_marks_borrowed()) sx_core_settle(fd);
 }
 
-// After: copy now refers to fd's socket and shares its association.
+// After: copy now refers to fd's socket: its association, its transport, its proxied peer.
 static void follow(int fd, int copy) {
-    if (sx_udp_marked(fd) && !sx_marks_borrowed()) sx_core_udp_dup(fd, copy);
+    int facts = sx_fd_facts(fd);
+    if (facts == 0 || sx_marks_borrowed()) return;
+    if (facts & 1) sx_core_udp_dup(fd, copy);
+    if (facts & SX_FACT_PEER) sx_core_peer_dup(fd, copy);
+    if (facts & SX_FACT_KIND) sx_fd_facts_set(copy, SX_FACT_KIND, facts);
 }
 
 SX_EXPORT int close(int fd) {
@@ -102,9 +110,11 @@ SX_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
     unsigned int scan = first;
     int fd;
     while (scan <= (unsigned int)bounded_last && sx_any_marked_in((int)scan, bounded_last, &fd)) {
-        if (sx_udp_marked(fd)) sx_core_udp_close(fd);
-        if (sx_pending_marked(fd)) sx_core_forget_interrupted(fd);
-        if (sx_own_marked(fd)) {
+        int facts = sx_fd_facts(fd);
+        if (facts & 1) sx_core_udp_close(fd);
+        if (facts & 4) sx_core_forget_interrupted(fd);
+        if (!(facts & 2)) sx_fd_facts_set(fd, SX_FACT_KIND | SX_FACT_PEER, 0);
+        if (facts & 2) {
             if ((unsigned int)fd > from && real_close_range(from, (unsigned int)fd - 1, flags) != 0) return -1;
             from = (unsigned int)fd + 1;
         }

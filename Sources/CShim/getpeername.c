@@ -3,6 +3,7 @@
 #include "socksify_libc.h"
 
 SX_EXPORT int getpeername(int fd, struct sockaddr *address, socklen_t *length) {
-    if (!sx_shim_started()) return sx_real_getpeername(fd, address, length);
+    // Only a socket with a proxied peer or a UDP association answers other than the kernel.
+    if (!sx_shim_started() || !(sx_fd_facts(fd) & (SX_FACT_PEER | 1))) return sx_real_getpeername(fd, address, length);
     return sx_core_getpeername(fd, address, length);
 }

@@ -7,5 +7,10 @@ SX_EXPORT int socket(int domain, int type, int protocol) {
         int refusal = sx_core_check_socket(domain, type);
         if (refusal) { errno = refusal; return -1; }
     }
-    return sx_real_socket(domain, type, protocol);
+    int fd = sx_real_socket(domain, type, protocol);
+    // What the program said, kept so its connect need not ask the kernel again.
+    if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && sx_shim_started() && !sx_marks_borrowed()) {
+        sx_core_socket_created(fd, type, protocol);
+    }
+    return fd;
 }

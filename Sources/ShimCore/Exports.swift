@@ -84,6 +84,17 @@ public func sxCoreRecvmsg(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>, 
     return shim.receiveDatagram(fd, message, flags: flags)
 }
 
+@_cdecl("sx_core_socket_created")
+public func sxCoreSocketCreated(_ fd: Int32, _ type: Int32, _ proto: Int32) {
+    shim?.noteSocket(fd, type: type, protocol: proto)
+}
+
+@_cdecl("sx_core_peer_dup")
+public func sxCorePeerDup(_ fd: Int32, _ copy: Int32) {
+    shim?.peers.copy(from: fd, to: copy)
+    _ = sx_fd_facts_set(copy, SX_FACT_PEER, SX_FACT_PEER)
+}
+
 @_cdecl("sx_core_socket_error")
 public func sxCoreSocketError(_ fd: Int32) -> Int32 {
     guard let shim else { return 0 }

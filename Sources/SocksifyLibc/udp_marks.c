@@ -142,3 +142,22 @@ int sx_socket_local_port(int fd) {
     if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
     return -1;
 }
+
+// The whole byte, for the hooks that act on several facts at once (close, dup, getpeername):
+// 0 for a number never marked. Beyond the three facts above it holds what the program's own
+// calls already said (so connect need not ask the kernel again): the socket's transport
+// (SX_FACT_KIND, from socket()) and whether a proxied peer is recorded (SX_FACT_PEER).
+int sx_fd_facts(int fd) {
+    unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
+    if (table == NULL || fd < 0 || fd >= SX_UDP_MARKS) return 0;
+    return __atomic_load_n(&table[fd], __ATOMIC_RELAXED);
+}
+
+// Replaces the bits of `mask` with `bits` (the I/O bits keep going through mark(): the limit).
+int sx_fd_facts_set(int fd, int mask, int bits) {
+    if (fd < 0 || fd >= SX_UDP_MARKS) return -1;
+    if (mark(fd, (unsigned char)(bits & mask), 1) != 0) return -1;  // creates the table if need be
+    unsigned char *table = __atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE);
+    __atomic_fetch_and(&table[fd], (unsigned char)~(mask & ~bits), __ATOMIC_RELAXED);
+    return 0;
+}

@@ -65,7 +65,7 @@ extension Shim {
             do throws(SocksError) {
                 try entry.progress.finish(fd: fd)
                 sx_pending_mark(fd, 0)
-                peers.record(socket: sx_socket_inode(fd), destination: entry.destination)
+                recordPeer(fd, entry.destination)
                 log.info(entry.what + " ok (finished after a signal)")
                 return 0
             } catch {

@@ -1,10 +1,10 @@
 import Synchronization
 
 /// Which sockets are proxied and to where, so `getpeername` can answer with the destination the
-/// program asked for. Keyed by the socket's inode, not its descriptor number, so every copy made
-/// by dup, dup2, dup3 or fcntl(F_DUPFD) answers the same without hooking any of them. Bounded
-/// (getpeername also checks the socket really is connected to a proxy, so a stale entry can
-/// never rename another socket). `anyRecorded` spares getpeername the lock until one exists.
+/// program asked for. Keyed by descriptor number: every way a number is copied or closed is
+/// interposed, and the descriptor registry's peer bit (SX_FACT_PEER) says whether an entry here
+/// is current, so a lookup never meets a stale one. Bounded (getpeername also checks the socket
+/// really is connected to a proxy). `anyRecorded` spares getpeername the lock until one exists.
 public final class PeerRegistry: @unchecked Sendable {
     private let peers: BoundedMap<UInt64, Endpoint>
     private let anyRecorded = Atomic<Bool>(false)
@@ -21,5 +21,12 @@ public final class PeerRegistry: @unchecked Sendable {
     public func destination(ofSocket socket: UInt64) -> Endpoint? {
         guard anyRecorded.load(ordering: .relaxed) else { return nil }
         return peers.value(for: socket)
+    }
+
+    /// A dup of a proxied socket: the copy answers the same.
+    public func copy(from fd: Int32, to copy: Int32) {
+        if let destination = destination(ofSocket: UInt64(UInt32(bitPattern: fd))) {
+            record(socket: UInt64(UInt32(bitPattern: copy)), destination: destination)
+        }
     }
 }

@@ -15,9 +15,15 @@ extension Shim {
             association.peer = nil
             return sx_real_connect(fd, address, length)
         }
-        let type = sx_socket_type(fd)
-        guard type >= 0 else { return sx_real_connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
-        let transport = TransportKind.of(type: type, protocol: sx_socket_protocol(fd))
+        let transport: TransportKind
+        switch (sx_fd_facts(fd) & SX_FACT_KIND) >> SX_FACT_KIND_SHIFT {
+        case 1: transport = .tcp  // what the program told socket(): no need to ask the kernel
+        case 2: transport = .udp
+        default:
+            let type = sx_socket_type(fd)
+            guard type >= 0 else { return sx_real_connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
+            transport = TransportKind.of(type: type, protocol: sx_socket_protocol(fd))
+        }
         if transport == .udp { return connectDatagram(fd, destination: destination, address: address, length: length) }
         let attempt = trafficAttempt(transport, to: destination)
         let asked = askedFor(attempt, destination)
@@ -174,10 +180,28 @@ extension Shim {
             }
             return (fail(error.errno), error.isProxyFailure)
         }
-        peers.record(socket: sx_socket_inode(fd), destination: destination)
+        recordPeer(fd, destination)
         sx_set_errno(savedErrno)
         if log.verbose { log.info(via() + " ok " + Log.milliseconds(sx_monotonic_ns() - start)) }
         return (0, false)
+    }
+
+    /// The program's socket is connected through a proxy to `destination`: what getpeername
+    /// answers for it and its copies.
+    func recordPeer(_ fd: Int32, _ destination: Endpoint) {
+        peers.record(socket: UInt64(UInt32(bitPattern: fd)), destination: destination)
+        _ = sx_fd_facts_set(fd, SX_FACT_PEER, SX_FACT_PEER)
+    }
+
+    /// socket(2) made `fd`: its transport, so connect need not ask the kernel.
+    public func noteSocket(_ fd: Int32, type: Int32, protocol proto: Int32) {
+        let code: Int32
+        switch TransportKind.of(type: type, protocol: proto) {
+        case .tcp: code = 1
+        case .udp: code = 2
+        case .otherDatagram, .otherStream: code = 3
+        }
+        _ = sx_fd_facts_set(fd, SX_FACT_KIND, code << SX_FACT_KIND_SHIFT)
     }
 
     /// getpeername(2): a proxied socket answers with the destination, not the proxy.
@@ -190,7 +214,8 @@ extension Shim {
             length.pointee = socklen_t(bytes.count)
             return 0
         }
-        guard result == 0, let address, let length, let destination = peers.destination(ofSocket: sx_socket_inode(fd)) else {
+        guard result == 0, let address, let length, sx_fd_facts(fd) & SX_FACT_PEER != 0,
+              let destination = peers.destination(ofSocket: UInt64(UInt32(bitPattern: fd))) else {
             return result
         }
         // A stale entry (a socket closed and its inode reused) must not rename a socket that is

@@ -26,6 +26,10 @@ void sx_core_settle(int fd);
 void sx_core_forget_interrupted(int fd);
 void sx_core_udp_dup(int fd, int copy);
 int sx_core_check_socket(int domain, int type);
+// After socket() made fd: the core notes its transport (sx_fd_facts).
+void sx_core_socket_created(int fd, int type, int protocol);
+// After a dup: copy has fd's proxied peer too.
+void sx_core_peer_dup(int fd, int copy);
 int sx_core_check_io_uring(void);
 // The program is about to close or replace a descriptor the shim owns: the shim moves it away.
 void sx_core_relocate_own(int fd);

@@ -73,6 +73,13 @@ int sx_pending_mark(int fd, int on);
 int sx_io_marked(int fd);
 // 1 in a vfork child: the marks are its parent's bookkeeping, to be left alone.
 int sx_marks_borrowed(void);
+// The transport socket() was asked for (bits 3-4: 1 TCP, 2 UDP, 3 other; 0 unknown), and a
+// recorded proxied peer (bit 5).
+#define SX_FACT_KIND 0x18
+#define SX_FACT_KIND_SHIFT 3
+#define SX_FACT_PEER 0x20
+int sx_fd_facts(int fd);
+int sx_fd_facts_set(int fd, int mask, int bits);
 int sx_any_marked_in(int first, int last, int *found);  // 1 and the first marked fd in the range
 int sx_move_high(int fd);         // F_DUPFD_CLOEXEC to a high number; returns the (new) fd
 int sx_dup_high(int fd);          // a high close-on-exec copy, or -1

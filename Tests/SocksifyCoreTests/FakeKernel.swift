@@ -123,4 +123,25 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     func isV6Only(_ fd: Int32) -> Bool { calls.append("IPV6_V6ONLY"); return false }
     func signalInterrupts() -> Bool { handlerWithoutRestart }
     func monotonicNanoseconds() -> UInt64 { nanoseconds }
+
+    // The program's side: its own connect (direct), what getsockopt says, the registry byte.
+    var socketTypes: [Int32: (type: Int32, proto: Int32)] = [:]
+    var factsOf: [Int32: Int32] = [:]
+    var directConnects: [[UInt8]] = []
+
+    func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
+        calls.append("connect(direct)")
+        if let address { directConnects.append(Array(UnsafeRawBufferPointer(start: address, count: Int(length)))) }
+        return 0
+    }
+    func socketType(_ fd: Int32) -> Int32 {
+        calls.append("SO_TYPE")
+        return socketTypes[fd]?.type ?? Int32(SOCK_STREAM.rawValue)
+    }
+    func socketProtocol(_ fd: Int32) -> Int32 {
+        calls.append("SO_PROTOCOL")
+        return socketTypes[fd]?.proto ?? Int32(IPPROTO_TCP)
+    }
+    func facts(_ fd: Int32) -> Int32 { factsOf[fd] ?? 0 }
+    func setFacts(_ fd: Int32, _ mask: Int32, _ bits: Int32) { factsOf[fd] = ((factsOf[fd] ?? 0) & ~mask) | (bits & mask) }
 }

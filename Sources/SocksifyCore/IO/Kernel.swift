@@ -25,6 +25,16 @@ public protocol Kernel: AnyObject {
     /// (a handler installed without SA_RESTART).
     func signalInterrupts() -> Bool
     func monotonicNanoseconds() -> UInt64
+
+    // The program's connect, and what the shim knows of a descriptor.
+    /// connect(2) with the program's own address, as given.
+    func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32
+    /// SO_TYPE and SO_PROTOCOL; -1 when fd is not a socket.
+    func socketType(_ fd: Int32) -> Int32
+    func socketProtocol(_ fd: Int32) -> Int32
+    /// The descriptor registry's byte (sx_fd_facts) and its update.
+    func facts(_ fd: Int32) -> Int32
+    func setFacts(_ fd: Int32, _ mask: Int32, _ bits: Int32)
 }
 
 /// The real kernel, through the real libc calls.
@@ -59,4 +69,11 @@ public final class RealKernel: Kernel, @unchecked Sendable {
     public func isV6Only(_ fd: Int32) -> Bool { sx_socket_v6only(fd) != 0 }
     public func signalInterrupts() -> Bool { sx_signal_interrupts() != 0 }
     public func monotonicNanoseconds() -> UInt64 { sx_monotonic_ns() }
+    public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
+        sx_real_connect(fd, address, length)
+    }
+    public func socketType(_ fd: Int32) -> Int32 { sx_socket_type(fd) }
+    public func socketProtocol(_ fd: Int32) -> Int32 { sx_socket_protocol(fd) }
+    public func facts(_ fd: Int32) -> Int32 { sx_fd_facts(fd) }
+    public func setFacts(_ fd: Int32, _ mask: Int32, _ bits: Int32) { _ = sx_fd_facts_set(fd, mask, bits) }
 }

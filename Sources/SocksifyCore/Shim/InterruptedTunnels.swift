@@ -63,8 +63,8 @@ extension Shim {
         guard var entry = interrupted.take(fd) else { return interrupted.takeFailure(fd) ?? 0 }
         while true {
             do throws(SocksError) {
-                try entry.progress.finish(fd: fd)
-                sx_pending_mark(fd, 0)
+                try entry.progress.finish(fd: fd, kernel: kernel)
+                kernel.setFacts(fd, 4, 0)
                 recordPeer(fd, entry.destination)
                 log.info(entry.what + " ok (finished after a signal)")
                 return 0
@@ -76,8 +76,8 @@ extension Shim {
                     }
                     continue
                 }
-                sx_pending_mark(fd, 0)
-                _ = sx_disconnect(fd)
+                kernel.setFacts(fd, 4, 0)
+                _ = kernel.disconnect(fd)
                 log.error(entry.what + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
                 return error.errno
             }

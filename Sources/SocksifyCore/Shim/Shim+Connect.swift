@@ -3,26 +3,26 @@ import SocksifyLibc
 extension Shim {
     /// connect(2). Returns what connect returns, with errno set on failure.
     public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
-        if sx_pending_marked(fd) != 0 { return connectInterrupted(fd) }
+        if kernel.facts(fd) & 4 != 0 { return connectInterrupted(fd) }
         guard let address, let destination = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)) else {
             if let family = Shim.internetFamily(address, length) {
                 // Fail closed: an IP address we cannot read is not handed to the kernel, which might.
                 log.error("connect refused: an " + family + " address socksify cannot read (" + String(length) + " bytes); program sees EINVAL")
                 return fail(EINVAL)
             }
-            guard let association = associations.of(fd) else { return sx_real_connect(fd, address, length) }
+            guard let association = associations.of(fd) else { return kernel.connect(fd, address, length) }
             // AF_UNSPEC: the program dissolves its UDP "connection"; the association stays.
             association.peer = nil
-            return sx_real_connect(fd, address, length)
+            return kernel.connect(fd, address, length)
         }
         let transport: TransportKind
-        switch (sx_fd_facts(fd) & SX_FACT_KIND) >> SX_FACT_KIND_SHIFT {
+        switch (kernel.facts(fd) & SX_FACT_KIND) >> SX_FACT_KIND_SHIFT {
         case 1: transport = .tcp  // what the program told socket(): no need to ask the kernel
         case 2: transport = .udp
         default:
-            let type = sx_socket_type(fd)
-            guard type >= 0 else { return sx_real_connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
-            transport = TransportKind.of(type: type, protocol: sx_socket_protocol(fd))
+            let type = kernel.socketType(fd)
+            guard type >= 0 else { return kernel.connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
+            transport = TransportKind.of(type: type, protocol: kernel.socketProtocol(fd))
         }
         if transport == .udp { return connectDatagram(fd, destination: destination, address: address, length: length) }
         let attempt = trafficAttempt(transport, to: destination)
@@ -34,7 +34,7 @@ extension Shim {
         case .direct(let why):
             guard transport == .tcp else {
                 log.info("connect " + asked.text + " direct" + why + " (" + transport.name + ")")
-                return sx_real_connect(fd, address, length)
+                return kernel.connect(fd, address, length)
             }
             return connectDirect(fd, destination: destination, asked: asked, why: why)
         case .proxy(let action, _):
@@ -111,7 +111,7 @@ extension Shim {
         log.info("connect " + asked.text + " direct" + why)
         let bytes = endpoint.sockaddrBytes
         return bytes.withUnsafeBytes { raw in
-            sx_real_connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+            kernel.connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
         }
     }
 
@@ -126,7 +126,7 @@ extension Shim {
 
     /// The first candidate that works; a failed one is skipped for a while (failover-retry).
     func connectWithFailover(_ fd: Int32, candidates: [Int], destination: Endpoint, asked: SocksDestination) -> Int32 {
-        let now = sx_monotonic_ns()
+        let now = kernel.monotonicNanoseconds()
         var order = candidates.filter { !roster.isDead($0, now: now) }
         if order.isEmpty { order = candidates }  // all marked dead: try them all again rather than fail
         var last: Int32 = -1
@@ -137,7 +137,7 @@ extension Shim {
             last = outcome.result
             guard outcome.result != 0, outcome.proxyFailed else { return outcome.result }
             let retry = UInt64(router.rules.options.failoverRetryMilliseconds) * 1_000_000
-            roster.markDead(candidate, until: sx_monotonic_ns() + retry)
+            roster.markDead(candidate, until: kernel.monotonicNanoseconds() + retry)
         }
         return last
     }
@@ -153,23 +153,25 @@ extension Shim {
             return (fail(EHOSTUNREACH), true)
         }
         let specs = chain.map { roster.proxies[$0].spec }
-        let savedErrno = sx_errno()  // a successful connect leaves errno as it found it
-        let start = sx_monotonic_ns()
+        let savedErrno = kernel.errno  // a successful connect leaves errno as it found it
+        let start = kernel.monotonicNanoseconds()
         do throws(SocksError) {
             if replacingSocket {
-                try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts)
+                try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked,
+                                                        timeouts: settings.timeouts, kernel: kernel)
             } else {
                 try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts,
-                                     socketFamily: destination.family) { progress in
+                                     socketFamily: destination.family, kernel: kernel) { progress in
                     interrupted.keep(InterruptedTunnels.Entry(fd: fd, progress: progress, destination: destination, what: via()))
-                    return sx_pending_mark(fd, 1) == 0
+                    kernel.setFacts(fd, 4, 4)
+                    return kernel.facts(fd) & 4 != 0
                 }
             }
         } catch {
-            if case .socketState(let e) = error, e == EINTR, sx_pending_marked(fd) != 0 {
+            if case .socketState(let e) = error, e == EINTR, kernel.facts(fd) & 4 != 0 {
                 // A signal: the exchange goes on at the program's next call on the socket. A
                 // non-blocking connect never says EINTR: it is "in progress".
-                let nonBlocking = sx_get_status_flags(fd) & O_NONBLOCK != 0
+                let nonBlocking = kernel.statusFlags(fd) & O_NONBLOCK != 0
                 log.info(via() + ": interrupted by a signal; finished at the program's next call on the socket")
                 return (fail(nonBlocking ? EINPROGRESS : EINTR), false)
             }
@@ -181,8 +183,8 @@ extension Shim {
             return (fail(error.errno), error.isProxyFailure)
         }
         recordPeer(fd, destination)
-        sx_set_errno(savedErrno)
-        if log.verbose { log.info(via() + " ok " + Log.milliseconds(sx_monotonic_ns() - start)) }
+        kernel.errno = savedErrno
+        if log.verbose { log.info(via() + " ok " + Log.milliseconds(kernel.monotonicNanoseconds() - start)) }
         return (0, false)
     }
 
@@ -190,7 +192,7 @@ extension Shim {
     /// answers for it and its copies.
     func recordPeer(_ fd: Int32, _ destination: Endpoint) {
         peers.record(socket: UInt64(UInt32(bitPattern: fd)), destination: destination)
-        _ = sx_fd_facts_set(fd, SX_FACT_PEER, SX_FACT_PEER)
+        kernel.setFacts(fd, SX_FACT_PEER, SX_FACT_PEER)
     }
 
     /// socket(2) made `fd`: its transport, so connect need not ask the kernel.
@@ -201,7 +203,7 @@ extension Shim {
         case .udp: code = 2
         case .otherDatagram, .otherStream: code = 3
         }
-        _ = sx_fd_facts_set(fd, SX_FACT_KIND, code << SX_FACT_KIND_SHIFT)
+        kernel.setFacts(fd, SX_FACT_KIND, code << SX_FACT_KIND_SHIFT)
     }
 
     /// getpeername(2): a proxied socket answers with the destination, not the proxy.

@@ -12,6 +12,8 @@ public final class Shim: @unchecked Sendable {
     public let names: NameResolver
     public let localNames = LocalNames()
     public let associations = UDPAssociations()
+    /// The system calls of the connect path: the real ones, or a fake kernel in unit tests.
+    public let kernel: Kernel
     let interrupted = InterruptedTunnels()
     /// Why the shim cannot follow its configuration; it then refuses everything that would
     /// leave the machine rather than guess.
@@ -19,7 +21,9 @@ public final class Shim: @unchecked Sendable {
 
     /// `heldNameMap`: the run's map as the library attached it when it loaded, if it did.
     public init(settings given: ShimSettings, program: RunningProgram, readFile: @escaping (String) -> [UInt8]?,
-                environment: @escaping (String) -> String?, heldNameMap: HeldNameMap? = nil) {
+                environment: @escaping (String) -> String?, heldNameMap: HeldNameMap? = nil,
+                kernel: Kernel = RealKernel.shared) {
+        self.kernel = kernel
         var settings = given
         log = Log(verbose: settings.verbose, quiet: settings.quiet, program: HostName.string(program.names[0]))
         for problem in settings.problems { log.error("ignores a setting: " + problem) }
@@ -123,7 +127,7 @@ public final class Shim: @unchecked Sendable {
 
     /// Sets errno and returns -1, the shape of a failed libc call.
     func fail(_ errno: Int32) -> Int32 {
-        sx_set_errno(errno)
+        kernel.errno = errno
         return -1
     }
 

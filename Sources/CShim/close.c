@@ -11,9 +11,10 @@
 static void forget(int fd) {
     int facts = sx_fd_facts(fd);
     if (facts == 0) return;
-    // Only the transport noted: forgetting it costs nothing even if it was the parent's (its
-    // connect would ask the kernel again), so no getpid for the common close of a socket.
-    if ((facts & ~SX_FACT_KIND) && sx_marks_borrowed()) return;
+    // Only the transport or the proxied peer noted: a vfork child forgetting the parent's
+    // would cost the parent a getsockopt on connect, or getpeername naming the proxy rather
+    // than the destination; not worth a getpid on every close of a proxied socket.
+    if ((facts & 7) && sx_marks_borrowed()) return;
     if (facts & 2) sx_core_relocate_own(fd);
     if (facts & 1) sx_core_udp_close(fd);
     if (facts & 4) sx_core_forget_interrupted(fd);

@@ -4,6 +4,7 @@
 Medians and ratios are computed here, from the samples of this one run.
 """
 import collections
+import re
 import statistics
 import sys
 
@@ -22,6 +23,7 @@ order = collections.defaultdict(list)
 info, skips, traces = {}, [], collections.defaultdict(list)
 rssmap = collections.defaultdict(dict)
 textparts = []
+profile = []
 for line in open(sys.argv[1], encoding="utf-8"):
     parts = line.rstrip("\n").split("\t")
     parts += [""] * (4 - len(parts))
@@ -34,6 +36,8 @@ for line in open(sys.argv[1], encoding="utf-8"):
         traces[row].append(value)
     elif kind == "rssmap":
         rssmap[row][field] = int(value)
+    elif kind == "prof":
+        profile.append((row, field, float(value)))
     elif kind == "textpart":
         textparts.append((row, int(value)))
     else:
@@ -60,10 +64,11 @@ def verdict(kind, value):
     return "met" if value <= GOALS[kind] else "NOT met"
 
 
-def table(header, rows, left=1):
+def table(header, rows, right=()):
+    """Columns in `right` are right-justified, the others left-justified."""
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     def fmt(r):
-        return "  ".join(str(c).ljust(w) if i < left or i == len(r) - 1 else str(c).rjust(w)
+        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w)
                          for i, (c, w) in enumerate(zip(r, widths))).rstrip()
     print(fmt(header))
     print("  ".join("-" * w for w in widths))
@@ -84,9 +89,12 @@ for r in order["instr"]:
         rows.append(["1 instructions per read/write", r, f"{v:.1f}", "", "", ""])
         continue
     extra = v - bare if bare is not None else None
+    goal = ""
+    if is_current_socksify(r):
+        goal = ("(descriptors below an associated one: table read inline)" if "UDP" in r
+                else f"<= +{GOALS['instr']:g}: {verdict('instr', extra)}")
     rows.append(["", r, f"{v:.1f}", f"+{extra:.1f}" if extra is not None else "",
-                 f"{v / bare:.2f}x bare" if bare else "",
-                 f"<= +{GOALS['instr']:g}: {verdict('instr', extra)}" if is_current_socksify(r) else ""])
+                 f"{v / bare:.2f}x bare" if bare else "", goal])
 # 2. system calls
 hand_sys = med("sys", HAND, "total")
 first = True
@@ -126,6 +134,15 @@ for r in order["lat"]:
     rows.append(["3b client CPU per connection, us" if first else "", r, f"{v / 1000:.1f}",
                  f"{d:+.1f}" if d is not None else "", f"{v / hand_cpu:.2f}x hand" if hand_cpu and r != HAND else "", ""])
     first = False
+# 3c. instructions per connection
+hand_ins = med("ins", HAND, "per_conn")
+first = True
+for r in order["ins"]:
+    v = med("ins", r, "per_conn")
+    rows.append(["3c instructions per connection" if first else "", r, f"{v:,.0f}",
+                 f"{v - hand_ins:+,.0f}" if hand_ins is not None and r != HAND else "",
+                 f"{v / hand_ins:.2f}x hand" if hand_ins and r != HAND else "", ""])
+    first = False
 # 4. memory
 direct_hwm = med("rss", DIRECT, "hwm_kib")
 direct_time = med("rss", DIRECT, "time_kib")
@@ -139,7 +156,7 @@ for r in order["rss"]:
                  "",
                  f"<= +{GOALS['rss']:g}: {verdict('rss', added)}" if is_current_socksify(r) else ""])
     first = False
-table(["measure", "row", "value", "difference", "ratio", "goal"], rows, left=2)
+table(["measure", "row", "value", "difference", "ratio", "goal"], rows, right=(2, 3, 4))
 print("""
   1: (instructions of 101,000 minus 1,000 write+read pairs on a pipe) / 200,000 calls; difference over bare.
   2: (calls with 201 connections minus with 1) / 200; the connection is socket, connect (with the
@@ -147,6 +164,7 @@ print("""
   3: median of the runs' medians, socket() to usable socket (close not timed), min-max of the runs'
      medians in brackets; difference against the hand-written client. 3b: the client's own user+system
      CPU time per connection (getrusage over the timed loop, close included), median of the runs.
+     3c: user-space instructions of the whole client per connection (callgrind, (101 - 1 connections) / 100).
   4: VmHWM (the client's own peak) / /usr/bin/time -f %M, medians; difference against direct.""")
 
 # ---- details
@@ -165,7 +183,17 @@ for r in order["sys"]:
     diff.sort(key=lambda d: (-(d[2] - d[1]), d[0]))
     print(f"\nSystem calls per connection by name: {r} against the hand-written client")
     table(["call", "hand-written", "socksify", "extra"],
-          [[n, f"{h:g}", f"{s:g}", f"{s - h:+g}"] for n, h, s in diff])
+          [[n, f"{h:g}", f"{s:g}", f"{s - h:+g}"] for n, h, s in diff], right=(1, 2, 3))
+
+if profile:
+    total = med("ins", "socksify release", "per_conn")
+    print("\nInstructions per connection by function, socksify release (callgrind self cost, top 20"
+          + (f" of {total:,.0f}" if total else "") + ")")
+    table(["instructions", "function", "object"],
+          [[f"{v:,.0f}", n.lstrip("$")[:100], re.sub(r"^[0-9a-f]{8}-", "", o)] for n, o, v in profile], right=(0,))
+    alloc = sum(v for n, o, v in profile
+                if re.search(r"malloc|free|memalign|swift_(allocObject|release|retain)|deinit", n))
+    print(f"  of which heap allocation, freeing and reference counting: {alloc:,.0f}")
 
 for r, lines in traces.items():
     print(f"\nOne connection, {r} (strace, the third of three):")
@@ -183,7 +211,7 @@ if rssmap:
             rows.append([g, v[0], v[1], f"{v[1] - v[0]:+d}", v[2]])
     totals = [sum(rssmap[g].get(label, 0) for g in rssmap) for label in labels]
     rows.append(["total", totals[0], totals[1], f"{totals[1] - totals[0]:+d}", totals[2]])
-    table(["mapping", "direct", "socksify", "extra", "after 5000 conns"], rows)
+    table(["mapping", "direct", "socksify", "extra", "after 5000 conns"], rows, right=(1, 2, 3, 4))
     if "lib_text" in info:
         print(f"  libsocksify-preload.so (release): .text {int(info['lib_text']):,} bytes: "
               + ", ".join(f"{name} {size:,}" for name, size in textparts))

@@ -1,5 +1,5 @@
 /*
- * conn [-n N] [-w WARMUP] [--socks5 PHOST:PPORT] [--time] [--who IP] [--smaps FILE] [--hwm] HOST PORT
+ * conn [-n N] [-w WARMUP] [--socks5 PHOST:PPORT] [--time] [--gap-us U] [--who IP] [--smaps FILE] [--hwm] HOST PORT
  *
  * The client of bench/run's connection rows. N times (after WARMUP untimed times):
  *   plain:    socket, connect(HOST:PORT), close                       (3 calls)
@@ -16,6 +16,9 @@
  *           not timed; cpu_ns is this process's user+system CPU time per connection over the
  *           timed loop (getrusage), close included: what the client itself spends, whatever the
  *           proxy's and the scheduler's delays.
+ * --gap-us U  with --time, sleep U us after each connection (untimed), so the processes of a
+ *           benchmark that share one CPU at real-time priority leave it idle for a while and the
+ *           kernel never throttles them (sched_rt_runtime_us).
  * --who IP  first, untimed: one more connection made the same way sends "WHO?" to
  *           bench/echo_server, which answers with the address it sees; exit 3 unless it is IP.
  *           (microsocks -b 127.0.0.2: a connection that went direct cannot pass.)
@@ -159,6 +162,7 @@ static void copy_smaps(const char *path) {
 int main(int argc, char **argv) {
     long count = 1, warmup = 0;
     int timed = 0, hwm = 0;
+    long gap_us = 0;
     const char *who = NULL, *smaps = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -168,6 +172,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(o, "-w") && value) { warmup = atol(value); i++; }
         else if (!strcmp(o, "--time")) timed = 1;
         else if (!strcmp(o, "--hwm")) hwm = 1;
+        else if (!strcmp(o, "--gap-us") && value) { gap_us = atol(value); i++; }
         else if (!strcmp(o, "--who") && value) { who = value; i++; }
         else if (!strcmp(o, "--smaps") && value) { smaps = value; i++; }
         else if (!strcmp(o, "--socks5") && value) {
@@ -182,7 +187,7 @@ int main(int argc, char **argv) {
         } else { fprintf(stderr, "conn: unknown option %s\n", o); return 2; }
     }
     if (argc - i != 2 || count < 0 || warmup < 0) {
-        fprintf(stderr, "usage: conn [-n N] [-w WARMUP] [--socks5 PHOST:PPORT] [--time] [--who IP] [--smaps FILE] [--hwm] HOST PORT\n");
+        fprintf(stderr, "usage: conn [-n N] [-w WARMUP] [--socks5 PHOST:PPORT] [--time] [--who IP] [--gap-us U] [--smaps FILE] [--hwm] HOST PORT\n");
         return 2;
     }
     parse_ipv4(argv[i], argv[i + 1], &target);
@@ -199,6 +204,10 @@ int main(int argc, char **argv) {
             int fd = open_connection();
             samples[k] = now_ns() - start;
             close(fd);
+            if (gap_us > 0) {
+                struct timespec pause = {gap_us / 1000000, (gap_us % 1000000) * 1000};
+                nanosleep(&pause, NULL);
+            }
         } else {
             close(open_connection());
         }

@@ -326,8 +326,9 @@ def run_bounded(socksify, argv, rules, bound):
     try:
         return socksify.run([str(a) for a in argv], options=["-c", rules], timeout=bound)
     except AssertionError as e:
-        pytest.fail("still waiting after %s s: the program's own limit did not end the "
-                    "handshake (handshake timeout 20 s)\n%s" % (bound, e))
+        timed_out = str(e)
+    pytest.fail("still waiting after %s s: the program's own limit did not end the "
+                "handshake (handshake timeout 20 s)\n%s" % (bound, timed_out))
 
 
 @ASYNC_XFAIL

@@ -242,7 +242,7 @@ class ProjectSocksServer(ProxyBase):
     """servers/socks_test_server.py"""
 
     def __init__(self, log_dir, host="127.0.0.1", mode=None, user=None, password=None,
-                 bind_out=PROJECT_OUT, log=True):
+                 bind_out=PROJECT_OUT, log=True, extra_args=()):
         self.host = host
         self.user = user
         self.password = password
@@ -258,6 +258,7 @@ class ProjectSocksServer(ProxyBase):
             self.log_path = Path(tempfile.mkstemp(prefix="socks-log-", suffix=".jsonl",
                                                   dir=str(log_dir))[1])
             argv += ["--log", self.log_path]
+        argv += list(extra_args)  # e.g. ["--connect-delay", "0.05"]
         self.proc = ManagedProcess(argv, "socks_test_server", log_dir, read_ready=True)
         self.port = self.proc.ready_port
 
@@ -548,14 +549,15 @@ def target6(log_dir):
 
 @pytest.fixture
 def socks_server(log_dir):
-    """Factory: socks_server(mode=..., user=..., password=..., host=...)."""
+    """Factory: socks_server(mode=..., user=..., password=..., host=..., extra_args=...)."""
     started = []
 
-    def make(mode=None, user=None, password=None, host="127.0.0.1", bind_out=PROJECT_OUT):
+    def make(mode=None, user=None, password=None, host="127.0.0.1", bind_out=PROJECT_OUT,
+             extra_args=()):
         if ":" in host and not _has_ipv6_loopback():
             pytest.skip("no IPv6 loopback (::1) on this machine")
         s = ProjectSocksServer(log_dir, host=host, mode=mode, user=user, password=password,
-                               bind_out=bind_out)
+                               bind_out=bind_out, extra_args=extra_args)
         started.append(s)
         return s
 

@@ -7,6 +7,7 @@ to act as a well-behaved proxy (with a request log) or as a broken one.
 Usage:
   socks_test_server.py --listen HOST:PORT [--user U --password P]
                        [--mode MODE] [--bind-out ADDR] [--log FILE]
+                       [--connect-delay SECONDS] [--nagle]
 
 HOST may be an IPv6 address in brackets ([::1]:0).  Port 0 picks an
 ephemeral port.  Once listening, prints exactly one line "READY <port>".
@@ -30,6 +31,17 @@ Modes:
   badatyp          SOCKS5 CONNECT reply (success) with ATYP 0x09 (SOCKS4: normal)
   badreply         SOCKS5 CONNECT reply with version 0x04 instead of 0x05, a full
                    10-byte reply (SOCKS4: normal)
+
+Options besides the mode (they combine with any mode):
+  --connect-delay SECONDS  sleep this long before the server's own connect to the
+                   destination (CONNECT only; the client has sent its request and
+                   waits for the reply), like a proxy reaching a far destination.
+                   With slow=S the reply then comes S + SECONDS after the request.
+  --nagle          leave Nagle's algorithm on for client connections.  By default
+                   every accepted client socket gets TCP_NODELAY, so a second small
+                   answer (e.g. the CONNECT reply after a pipelined request) is not
+                   held back ~40 ms waiting for the client's delayed ACK.  --nagle
+                   reproduces the old behaviour (docs/async-handshake.md, "Nagle").
 
 Network rule: this server only ever connects where clients ask it to; the
 integration tests only ever ask for loopback targets.
@@ -101,6 +113,16 @@ def parse_mode(text):
             raise argparse.ArgumentTypeError("slow=SECONDS must be >= 0")
         return (name, s)
     raise argparse.ArgumentTypeError("unknown mode %r" % text)
+
+
+def non_negative_seconds(text):
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text)
+    if not s >= 0 or s == float("inf"):
+        raise argparse.ArgumentTypeError("seconds must be a finite number >= 0")
+    return s
 
 
 class Logger:
@@ -197,6 +219,8 @@ class Server:
         return infos[0]
 
     def connect_out(self, host, port):
+        if self.args.connect_delay:
+            time.sleep(self.args.connect_delay)
         family, socktype, proto, _, sockaddr = self.resolve(host, port)
         s = socket.socket(family, socktype, proto)
         try:
@@ -521,6 +545,11 @@ class Server:
                     if e.errno in (errno.ECONNABORTED, errno.EPROTO):
                         continue
                     raise
+                if not self.args.nagle:
+                    try:
+                        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    except OSError:
+                        pass
                 t = threading.Thread(target=self.handle, args=(client, addr), daemon=True)
                 t.start()
         finally:
@@ -535,6 +564,11 @@ def main(argv=None):
     p.add_argument("--mode", type=parse_mode, default=("normal", None))
     p.add_argument("--bind-out")
     p.add_argument("--log")
+    p.add_argument("--connect-delay", type=non_negative_seconds, default=0.0,
+                   metavar="SECONDS",
+                   help="sleep before connecting to the destination of a CONNECT")
+    p.add_argument("--nagle", action="store_true",
+                   help="do not set TCP_NODELAY on client connections")
     args = p.parse_args(argv)
     if args.password is not None and args.user is None:
         p.error("--password needs --user")

@@ -37,7 +37,6 @@ let package = Package(
             cSettings: [.unsafeFlags(["-fvisibility=hidden", "-O2"])],
             linkerSettings: [
                 .linkedLibrary("dl"),
-                .linkedLibrary("m"),  // the embedded stdlib's Dictionary sizing calls ceil
                 .unsafeFlags([
                     "-enable-experimental-feature", "Embedded",
                     // lld binds the core's own metadata locally; gold left it in .dynsym.

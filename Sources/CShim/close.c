@@ -29,7 +29,7 @@ static void settle(int fd) {
 // After: copy now refers to fd's socket: its association, its transport, its proxied peer.
 static void follow(int fd, int copy) {
     int facts = sx_fd_facts(fd);
-    if (facts == 0 || sx_marks_borrowed()) return;
+    if (facts == 0 || ((facts & 1) && sx_marks_borrowed())) return;  // a vfork child: not its associations
     if (facts & 1) sx_core_udp_dup(fd, copy);
     if (facts & SX_FACT_PEER) sx_core_peer_dup(fd, copy);
     if (facts & SX_FACT_KIND) sx_fd_facts_set(copy, SX_FACT_KIND, facts);

@@ -9,7 +9,9 @@ SX_EXPORT int socket(int domain, int type, int protocol) {
     }
     int fd = sx_real_socket(domain, type, protocol);
     // What the program said, kept so its connect need not ask the kernel again.
-    if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && sx_shim_started() && !sx_marks_borrowed()) {
+    // (A vfork child noting its socket in the parent's table costs the parent at most a
+    // getsockopt later: not worth a getpid on every socket().)
+    if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && sx_shim_started()) {
         sx_core_socket_created(fd, type, protocol);
     }
     return fd;

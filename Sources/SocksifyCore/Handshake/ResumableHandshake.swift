@@ -32,6 +32,14 @@ public struct ResumableHandshake: Sendable {
         self.destination = destination
     }
 
+    /// An exchange that ran live until it was interrupted: `received` all the proxy sent,
+    /// `sendsMade` the sends begun (a partly sent one is the caller's to finish).
+    public init(proxy: ProxySpec, destination: SocksDestination, received: [UInt8], sendsMade: Int) {
+        self.init(proxy: proxy, destination: destination)
+        self.received = received
+        self.sendsMade = sendsMade
+    }
+
     /// Adds what the proxy sent since the last step.
     public mutating func receive(_ bytes: ArraySlice<UInt8>) { received += bytes }
 

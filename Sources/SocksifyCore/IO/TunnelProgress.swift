@@ -54,11 +54,26 @@ public struct TunnelProgress: Sendable {
             connected = true
         }
         while hop < chain.count {
+            let next = hop + 1 < chain.count ? ProxyTunnel.address(of: chain[hop + 1]) : destination
             if exchange == nil {
-                let next = hop + 1 < chain.count ? ProxyTunnel.address(of: chain[hop + 1]) : destination
-                exchange = ResumableHandshake(proxy: chain[hop], destination: next)
+                // The common case: the exchange straight through, recording what it takes to
+                // go on should a signal end a wait.
                 handshakeDeadline = .after(milliseconds: handshakeMilliseconds, on: kernel)
+                var live = RecordingTransport(fd: fd, deadline: handshakeDeadline, kernel: kernel)
+                do throws(SocksError) {
+                    _ = try ClientHandshake.connect(over: &live, proxy: chain[hop], to: next)
+                    hop += 1
+                    continue
+                } catch {
+                    if case .socketState(let e) = error, e == EINTR {
+                        exchange = ResumableHandshake(proxy: chain[hop], destination: next, received: live.received,
+                                                      sendsMade: live.sendsMade)
+                        unsent = live.unsent
+                    }
+                    throw error
+                }
             }
+            // After an interruption: the exchange replayed over what the proxy already sent.
             try flush(fd: fd, kernel: kernel)
             switch exchange!.step() {
             case .waiting(let sends, let total):
@@ -92,26 +107,78 @@ public struct TunnelProgress: Sendable {
 
     /// Reads until the proxy has sent `total` bytes in all, never further.
     private mutating func receive(fd: Int32, upTo total: Int, kernel: Kernel) throws(SocksError) {
-        var chunk = [UInt8](repeating: 0, count: 64)
-        // A reply's first bytes are a round trip away: waiting first spares a recv that would
-        // only say EAGAIN. The rest of a reply has usually arrived with them.
-        var wait = exchange!.received.count == exchange!.replyStart
-        while exchange!.received.count < total {
-            if wait {
-                guard try waitFor(fd, events: Int16(POLLIN), until: handshakeDeadline, on: kernel) else {
-                    throw .timedOut(phase: "waiting for the proxy's reply")
-                }
+        let start = exchange!.replyStart
+        var reply = Array(exchange!.received[start...])
+        let before = reply.count
+        defer { exchange!.receive(reply[before...]) }  // what arrived, also when a wait ends early
+        try receiveReply(fd: fd, into: &reply, total: total - start, deadline: handshakeDeadline, kernel: kernel)
+    }
+}
+
+/// Reads one reply into `buffer` until it holds `total` bytes, never further (what follows is
+/// the destination's). Waits first when nothing of it has arrived: a reply is a round trip away,
+/// so a recv first would only say EAGAIN. Received bytes stay in `buffer` when it throws.
+func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, deadline: Deadline, kernel: Kernel) throws(SocksError) {
+    var wait = buffer.isEmpty
+    while buffer.count < total {
+        if wait {
+            guard try waitFor(fd, events: Int16(POLLIN), until: deadline, on: kernel) else {
+                throw .timedOut(phase: "waiting for the proxy's reply")
             }
-            let want = min(total - exchange!.received.count, chunk.count)
-            let n = chunk.withUnsafeMutableBytes { kernel.receive(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), Int32(MSG_DONTWAIT)) }
-            if n > 0 { exchange!.receive(chunk[0..<n]); wait = false; continue }
-            let start = exchange!.replyStart
-            if n == 0 { throw .closedByProxy(received: exchange!.received.count - start, expected: total - start) }
+        }
+        let want = min(total - buffer.count, 64)
+        let n = withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { chunk in
+            let n = kernel.receive(fd, UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), Int32(MSG_DONTWAIT))
+            if n > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n])) }
+            return n
+        }
+        if n > 0 { wait = false; continue }
+        if n == 0 { throw .closedByProxy(received: buffer.count, expected: total) }
+        let e = kernel.errno
+        if e == EINTR { continue }
+        if e == ECONNRESET { throw .closedByProxy(received: buffer.count, expected: total) }
+        guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
+        wait = true
+    }
+}
+
+/// The handshake transport of an uninterrupted exchange: the socket itself (MSG_DONTWAIT, one
+/// deadline), recording the sends begun, what is left of a partly sent one and every byte the
+/// proxy sent, so an interrupted exchange can go on where it stopped.
+struct RecordingTransport: HandshakeTransport {
+    let fd: Int32
+    let deadline: Deadline
+    let kernel: Kernel
+    var sendsMade = 0
+    var unsent: [UInt8] = []
+    var received: [UInt8] = []
+
+    mutating func send(_ bytes: [UInt8]) throws(SocksError) {
+        sendsMade += 1
+        var offset = 0
+        while offset < bytes.count {
+            // MSG_NOSIGNAL: a proxy that hangs up must not kill the program with SIGPIPE.
+            let n = bytes.withUnsafeBytes { raw in
+                kernel.send(fd, UnsafeRawBufferPointer(rebasing: raw[offset...]), Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+            }
+            if n > 0 { offset += n; continue }
             let e = kernel.errno
             if e == EINTR { continue }
-            if e == ECONNRESET { throw .closedByProxy(received: exchange!.received.count - start, expected: total - start) }
             guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
-            wait = true
+            do throws(SocksError) {
+                guard try waitFor(fd, events: Int16(POLLOUT), until: deadline, on: kernel) else {
+                    throw .timedOut(phase: "sending to the proxy")
+                }
+            } catch {
+                unsent = Array(bytes[offset...])
+                throw error
+            }
         }
+    }
+
+    mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
+        let before = buffer.count
+        defer { received += buffer[before...] }
+        try receiveReply(fd: fd, into: &buffer, total: total, deadline: deadline, kernel: kernel)
     }
 }

@@ -47,12 +47,6 @@ extension Shim {
         }
     }
 
-    /// The rules and settings as the verdict needs them.
-    var policy: TrafficPolicy {
-        TrafficPolicy(router: router, strict: settings.strict, proxyLoopback: settings.proxyLoopback,
-                      namesRemote: names.remote, unusable: unusable != nil)
-    }
-
     /// What the verdict sees of a connect or send to `destination`: the name behind a synthetic
     /// address, else the address with the name libc gave for it when rules match names.
     func trafficAttempt(_ transport: TransportKind, to destination: Endpoint) -> TrafficAttempt {

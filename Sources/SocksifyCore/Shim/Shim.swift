@@ -14,6 +14,8 @@ public final class Shim: @unchecked Sendable {
     public let associations = UDPAssociations()
     /// The system calls of the connect path: the real ones, or a fake kernel in unit tests.
     public let kernel: Kernel
+    /// The rules and settings as the verdict needs them, built once (not on every connect).
+    public let policy: TrafficPolicy
     let interrupted = InterruptedTunnels()
     /// Why the shim cannot follow its configuration; it then refuses everything that would
     /// leave the machine rather than guess.
@@ -64,6 +66,8 @@ public final class Shim: @unchecked Sendable {
             if let unavailable { names.unavailableMap = unavailable }
         }
         self.names = names
+        policy = TrafficPolicy(router: router, strict: settings.strict, proxyLoopback: settings.proxyLoopback,
+                               namesRemote: names.remote, unusable: problem != nil)
     }
 
     /// Reads and parses the rules file; on any problem, all of them in one message. The file

@@ -120,6 +120,7 @@ public struct TunnelProgress: Sendable {
 /// so a recv first would only say EAGAIN. Received bytes stay in `buffer` when it throws.
 func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, deadline: Deadline, kernel: Kernel) throws(SocksError) {
     var wait = buffer.isEmpty
+    buffer.reserveCapacity(max(total, 64))  // one allocation for a reply read in two parts
     while buffer.count < total {
         if wait {
             guard try waitFor(fd, events: Int16(POLLIN), until: deadline, on: kernel) else {
@@ -151,6 +152,7 @@ struct RecordingTransport: HandshakeTransport {
     let kernel: Kernel
     var sendsMade = 0
     var unsent: [UInt8] = []
+    /// Every byte the proxy sent; kept only to resume an interrupted exchange.
     var received: [UInt8] = []
 
     mutating func send(_ bytes: [UInt8]) throws(SocksError) {
@@ -178,6 +180,7 @@ struct RecordingTransport: HandshakeTransport {
 
     mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
         let before = buffer.count
+        if received.capacity == 0 { received.reserveCapacity(64) }
         defer { received += buffer[before...] }
         try receiveReply(fd: fd, into: &buffer, total: total, deadline: deadline, kernel: kernel)
     }

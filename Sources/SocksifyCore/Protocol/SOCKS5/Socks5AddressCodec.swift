@@ -5,20 +5,39 @@ public enum Socks5AddressCodec {
     public static let ipv6: UInt8 = 0x04
 
     public static func encode(_ destination: SocksDestination) throws(SocksError) -> [UInt8] {
-        var out: [UInt8]
+        var out: [UInt8] = []
+        try encode(destination, into: &out)
+        return out
+    }
+
+    /// Appends the address and port to `out` (no array of its own: on every proxied connect).
+    public static func encode(_ destination: SocksDestination, into out: inout [UInt8]) throws(SocksError) {
         switch destination.address {
-        case .ip(.v4(let a)): out = [ipv4] + a.bytes
-        case .ip(.v6(let a)): out = [ipv6] + a.bytes
+        case .ip(.v4(let a)):
+            out.append(ipv4)
+            var shift: UInt32 = 32
+            while shift > 0 {
+                shift -= 8
+                out.append(UInt8(truncatingIfNeeded: a.value >> shift))
+            }
+        case .ip(.v6(let a)):
+            out.append(ipv6)
+            var shift: UInt64 = 128
+            while shift > 0 {
+                shift -= 8
+                out.append(UInt8(truncatingIfNeeded: shift >= 64 ? a.high >> (shift - 64) : a.low >> shift))
+            }
         case .domain(let name):
-            let bytes = Array(name.utf8)
-            guard (1...255).contains(bytes.count) else {
+            let count = name.utf8.count
+            guard (1...255).contains(count) else {
                 throw .invalidRequest("a domain name must be 1 to 255 bytes")
             }
-            out = [domain, UInt8(bytes.count)] + bytes
+            out.append(domain)
+            out.append(UInt8(count))
+            out.append(contentsOf: name.utf8)
         }
         out.append(UInt8(destination.port >> 8))
         out.append(UInt8(truncatingIfNeeded: destination.port))
-        return out
     }
 
     /// Decodes an address starting at `bytes.startIndex`.

@@ -7,6 +7,11 @@ public struct Socks5Greeting: Equatable, Sendable {
         guard !methods.isEmpty, methods.count <= 255 else {
             throw .invalidRequest("a greeting offers 1 to 255 methods")
         }
-        return [0x05, UInt8(methods.count)] + methods.map { $0.rawValue }
+        var out: [UInt8] = []
+        out.reserveCapacity(2 + methods.count)
+        out.append(0x05)
+        out.append(UInt8(methods.count))
+        for method in methods { out.append(method.rawValue) }
+        return out
     }
 }

@@ -8,7 +8,14 @@ public struct Socks5Request: Sendable {
     }
 
     public func encode() throws(SocksError) -> [UInt8] {
-        [0x05, command.rawValue, 0x00] + (try Socks5AddressCodec.encode(destination))
+        // One allocation: this is on every proxied connect.
+        var out: [UInt8] = []
+        out.reserveCapacity(3 + 2 + 255 + 2)
+        out.append(0x05)
+        out.append(command.rawValue)
+        out.append(0x00)
+        try Socks5AddressCodec.encode(destination, into: &out)
+        return out
     }
 }
 

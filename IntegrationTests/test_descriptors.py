@@ -408,3 +408,52 @@ def test_python_subprocess_keeps_parents_associations(socksify, udp_proxy, echo)
         "the association was forgotten (a second one opened) after the child's close_fds\n%s" % r
     leftover = {fd: link for fd, link in out["fds_closed"].items() if int(fd) >= 3}
     assert leftover == {}, "descriptors leaked\n%s" % r
+
+
+# --------------------------------------------------------------------------
+# glibc's exported second names: __dup2, __fcntl(F_DUPFD), __send, __close
+# --------------------------------------------------------------------------
+
+PY_ALIASES = r"""
+import ctypes, json, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+dest = ("127.0.0.1", int(sys.argv[1]))
+def fds():
+    return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+out = {}
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.settimeout(2); a.connect(dest)
+a.send(b"first"); out["first"] = a.recv(1000).decode()
+before = fds()
+# __dup2 and __fcntl(F_DUPFD) copies carry the association, __send sends through it.
+libc.__dup2(a.fileno(), 40)
+copy = libc.__fcntl(a.fileno(), 0, 50)  # F_DUPFD from 50
+out["copy"] = copy
+for fd, word in ((40, b"via-dup2"), (copy, b"via-fcntl")):
+    n = libc.__send(fd, word, len(word), 0)
+    s = socket.socket(fileno=os.dup(fd)); s.settimeout(2)
+    out[word.decode()] = [n, s.recv(1000).decode()]
+    s.close()
+# __close on every copy and the original: the association ends, no descriptor is left.
+for fd in (40, copy):
+    libc.__close(fd)
+a.close()
+out["leftover"] = [fd for fd in fds() if fd >= 3 and fd not in before]
+out["after"] = [fd for fd in fds() if fd >= 3]
+print(json.dumps(out))
+"""
+
+
+def test_glibc_second_names_keep_the_registry_true(socksify, udp_proxy, echo):
+    """__dup2, __fcntl, __send and __close: glibc exports them; a program linked against them is
+    treated as one calling dup2, fcntl, send and close."""
+    r = socksify.run([PYTHON, "-c", PY_ALIASES, echo], proxy=udp_proxy.url(), timeout=RUN_TIMEOUT)
+    assert r.returncode == 0, r
+    out = r.json()
+    assert via_proxy(out["first"], "first"), r
+    for word in ("via-dup2", "via-fcntl"):
+        sent, reply = out[word]
+        assert sent == len(word), r
+        assert via_proxy(reply, word), "the copy did not send through the association\n%s" % r
+    # (listdir's own descriptor shows in both lists)
+    assert out["leftover"] == [], "descriptors left after closing every copy\n%s" % r
+    assert [fd for fd in out["after"] if fd >= 1000] == [], "the association's control connection stayed\n%s" % r

@@ -19,6 +19,7 @@ Run:  swift build && IntegrationTests/clients/build.sh && \
       python3 -m pytest IntegrationTests/test_signals.py -q
 """
 
+import json
 import os
 import select
 import signal
@@ -421,3 +422,35 @@ def test_failed_proxy_then_same_socket_through_another(socksify, sig_connect, so
                      loopback=False, options=["--config", str(cfg)], timeout=30)
     assert r.returncode == 0, r
     check_refused_then_live(r, r.json(), target.port, MICROSOCKS_OUT, first=first)
+
+
+# --------------------------------------------------------------------------
+# SO_SNDTIMEO bounds a blocking connect, as without socksify
+# --------------------------------------------------------------------------
+
+PY_SNDTIMEO = r"""
+import errno, json, select, socket, struct, sys, time
+port = int(sys.argv[1])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 1, 0))   # 1 s
+t0 = time.monotonic()
+rc = s.connect_ex(("127.0.0.1", port))
+out = {"rc": errno.errorcode.get(rc, rc), "seconds": round(time.monotonic() - t0, 2)}
+# The connect goes on: the socket is writable, and SO_ERROR then names the outcome (this proxy
+# never answers, so the handshake timeout of 2 s ends it with ETIMEDOUT).
+select.select([], [s], [], 5)
+e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+out["so_error"] = errno.errorcode.get(e, e)
+out["total"] = round(time.monotonic() - t0, 2)
+print(json.dumps(out))
+"""
+
+
+def test_send_timeout_bounds_a_blocking_connect(socksify, silent, target):
+    r = socksify.run([PYTHON, "-c", PY_SNDTIMEO, str(target.port)], proxy=silent.url(),
+                     options=["--handshake-timeout", "3"], timeout=30)
+    assert r.returncode == 0, r
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["rc"] == "EINPROGRESS", r
+    assert 0.8 <= out["seconds"] < 2.0, "SO_SNDTIMEO (1 s) ended the connect, not the handshake timeout (3 s)\n%s" % r
+    assert out["so_error"] == "ETIMEDOUT", r

@@ -18,7 +18,7 @@ static void forget(int fd) {
     if (facts & 2) sx_core_relocate_own(fd);
     if (facts & 1) sx_core_udp_close(fd);
     if (facts & 4) sx_core_forget_interrupted(fd);
-    if (facts & (SX_FACT_KIND | SX_FACT_PEER)) sx_fd_facts_set(fd, SX_FACT_KIND | SX_FACT_PEER, 0);
+    if (facts & (SX_FACT_KIND | SX_FACT_PEER | SX_FACT_SNDTIMEO)) sx_fd_facts_set(fd, SX_FACT_KIND | SX_FACT_PEER | SX_FACT_SNDTIMEO, 0);
 }
 
 // Before fd is copied: an interrupted tunnel is finished first (the copy is a plain socket).
@@ -32,7 +32,7 @@ static void follow(int fd, int copy) {
     if (facts == 0 || ((facts & 1) && sx_marks_borrowed())) return;  // a vfork child: not its associations
     if (facts & 1) sx_core_udp_dup(fd, copy);
     if (facts & SX_FACT_PEER) sx_core_peer_dup(fd, copy);
-    if (facts & SX_FACT_KIND) sx_fd_facts_set(copy, SX_FACT_KIND, facts);
+    if (facts & (SX_FACT_KIND | SX_FACT_SNDTIMEO)) sx_fd_facts_set(copy, SX_FACT_KIND | SX_FACT_SNDTIMEO, facts);
 }
 
 SX_EXPORT int close(int fd) {
@@ -114,7 +114,7 @@ SX_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
         int facts = sx_fd_facts(fd);
         if (facts & 1) sx_core_udp_close(fd);
         if (facts & 4) sx_core_forget_interrupted(fd);
-        if (!(facts & 2)) sx_fd_facts_set(fd, SX_FACT_KIND | SX_FACT_PEER, 0);
+        if (!(facts & 2)) sx_fd_facts_set(fd, SX_FACT_KIND | SX_FACT_PEER | SX_FACT_SNDTIMEO, 0);
         if (facts & 2) {
             if ((unsigned int)fd > from && real_close_range(from, (unsigned int)fd - 1, flags) != 0) return -1;
             from = (unsigned int)fd + 1;

@@ -161,3 +161,11 @@ int sx_fd_facts_set(int fd, int mask, int bits) {
     __atomic_fetch_and(&table[fd], (unsigned char)~(mask & ~bits), __ATOMIC_RELAXED);
     return 0;
 }
+
+int sx_socket_send_timeout_ms(int fd) {
+    struct timeval limit = { 0 };
+    socklen_t len = sizeof limit;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, &len) != 0) return 0;
+    long long ms = (long long)limit.tv_sec * 1000 + (limit.tv_usec + 999) / 1000;
+    return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}

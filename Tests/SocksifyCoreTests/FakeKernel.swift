@@ -142,6 +142,8 @@ final class FakeKernel: Kernel, @unchecked Sendable {
         calls.append("SO_PROTOCOL")
         return socketTypes[fd]?.proto ?? Int32(IPPROTO_TCP)
     }
+    var sendTimeout: [Int32: Int] = [:]
+    func sendTimeoutMilliseconds(_ fd: Int32) -> Int? { calls.append("SO_SNDTIMEO"); return sendTimeout[fd] }
     func facts(_ fd: Int32) -> Int32 { factsOf[fd] ?? 0 }
     func setFacts(_ fd: Int32, _ mask: Int32, _ bits: Int32) { factsOf[fd] = ((factsOf[fd] ?? 0) & ~mask) | (bits & mask) }
 }

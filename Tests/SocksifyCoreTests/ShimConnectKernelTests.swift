@@ -131,4 +131,28 @@ import Testing
         #expect(shim.socketError(Self.fd) == 0, "once, as the kernel")
         #expect(kernel.calls.last == "disconnect")
     }
+
+    /// A blocking socket's SO_SNDTIMEO bounds its connect, as without socksify: EINPROGRESS when
+    /// it passes, and the exchange goes on (SO_ERROR, or connect again, gives the outcome).
+    @Test func theProgramsSendTimeoutBoundsABlockingConnect() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        kernel.replies = [nil]  // a proxy that never answers the greeting
+        kernel.sendTimeout[Self.fd] = 1500
+        kernel.setFacts(Self.fd, SX_FACT_SNDTIMEO, SX_FACT_SNDTIMEO)  // as the setsockopt hook does
+        let shim = Self.shim(kernel)
+        let start = kernel.nanoseconds
+        let (result, errno) = Self.connect(shim, "93.184.216.34", 443)
+        #expect(result == -1 && errno == EINPROGRESS)
+        #expect(kernel.nanoseconds - start == 1_500_000_000, "the program's 1.5 s, not the 3 s handshake timeout")
+        #expect(kernel.facts(Self.fd) & 4 != 0, "kept, as a connect in progress")
+        kernel.inbox = [0x05, 0x00]  // the proxy answers the greeting at last, then the request
+        kernel.replies = [[0x05, 0x00, 0x00, 0x01, 10, 0, 0, 1, 0x04, 0x38]]
+        #expect(shim.socketError(Self.fd) == 0, "goes on to the end when the program asks")
+    }
+
+    @Test func noSendTimeoutNoQuestion() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        _ = Self.connect(Self.shim(kernel), "93.184.216.34", 443)
+        #expect(!kernel.calls.contains("SO_SNDTIMEO"))
+    }
 }

@@ -3,7 +3,18 @@ import SocksifyLibc
 /// A point on the monotonic clock after which an operation gives up.
 public struct Deadline: Sendable {
     public var nanoseconds: UInt64
+    /// The program's own limit (a blocking socket's SO_SNDTIMEO), not socksify's: when it
+    /// passes, the connect answers EINPROGRESS as the kernel's would, and the exchange goes on.
+    public var isProgramLimit = false
     public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+
+    /// The sooner of this deadline and the program's limit, if it has one.
+    public func capped(by limit: Deadline?) -> Deadline {
+        guard let limit, limit.nanoseconds < nanoseconds else { return self }
+        var capped = limit
+        capped.isProgramLimit = true
+        return capped
+    }
 
     public static func after(milliseconds: Int, on kernel: Kernel = RealKernel.shared) -> Deadline {
         Deadline(nanoseconds: kernel.monotonicNanoseconds() &+ UInt64(max(0, milliseconds)) &* 1_000_000)
@@ -25,7 +36,10 @@ public struct Deadline: Sendable {
 func waitFor(_ fd: Int32, events: Int16, until deadline: Deadline, on kernel: Kernel = RealKernel.shared) throws(SocksError) -> Bool {
     while true {
         let remaining = deadline.remainingMilliseconds(on: kernel)
-        if remaining == 0 { return false }
+        if remaining == 0 {
+            if deadline.isProgramLimit { throw .socketState(errno: EINPROGRESS) }
+            return false
+        }
         let n = kernel.poll(fd, events, remaining)
         if n > 0 { return true }
         if n == 0 { continue }  // the loop re-checks the deadline

@@ -35,6 +35,8 @@ public protocol Kernel: AnyObject {
     /// The descriptor registry's byte (sx_fd_facts) and its update.
     func facts(_ fd: Int32) -> Int32
     func setFacts(_ fd: Int32, _ mask: Int32, _ bits: Int32)
+    /// SO_SNDTIMEO in milliseconds; nil when none is set.
+    func sendTimeoutMilliseconds(_ fd: Int32) -> Int?
 }
 
 /// The real kernel, through the real libc calls.
@@ -76,4 +78,8 @@ public final class RealKernel: Kernel, @unchecked Sendable {
     public func socketProtocol(_ fd: Int32) -> Int32 { sx_socket_protocol(fd) }
     public func facts(_ fd: Int32) -> Int32 { sx_fd_facts(fd) }
     public func setFacts(_ fd: Int32, _ mask: Int32, _ bits: Int32) { _ = sx_fd_facts_set(fd, mask, bits) }
+    public func sendTimeoutMilliseconds(_ fd: Int32) -> Int? {
+        let ms = sx_socket_send_timeout_ms(fd)
+        return ms > 0 ? Int(ms) : nil
+    }
 }

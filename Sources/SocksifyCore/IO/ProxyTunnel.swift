@@ -24,7 +24,8 @@ public enum ProxyTunnel {
     public static func open(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts, socketFamily: Int32? = nil,
-        kernel: Kernel = RealKernel.shared, interrupted: (TunnelProgress) -> Bool = { _ in false }
+        kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil,
+        interrupted: (TunnelProgress) -> Bool = { _ in false }
     ) throws(SocksError) {
         let domain = socketFamily ?? kernel.socketDomain(fd)
         let wantsOwnSocket = domain == AF_INET && firstEndpoint.family == AF_INET6
@@ -38,7 +39,9 @@ public enum ProxyTunnel {
         let savedFlags = kernel.statusFlags(fd)
         guard savedFlags >= 0 else { throw .io(errno: kernel.errno) }
         try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts,
-                      blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil, kernel: kernel, interrupted: interrupted)
+                      blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil, kernel: kernel,
+                      sendTimeoutMilliseconds: savedFlags & O_NONBLOCK == 0 ? sendTimeoutMilliseconds : nil,
+                      interrupted: interrupted)
     }
 
     /// Builds the tunnel on a new socket and moves it onto the program's descriptor number: for
@@ -66,17 +69,21 @@ public enum ProxyTunnel {
     /// failure.
     static func handshake(
         fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts,
-        blockingFlags: Int32? = nil, kernel: Kernel = RealKernel.shared, interrupted: (TunnelProgress) -> Bool = { _ in false }
+        blockingFlags: Int32? = nil, kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil,
+        interrupted: (TunnelProgress) -> Bool = { _ in false }
     ) throws(SocksError) {
         var progress = TunnelProgress(chain: chain, destination: destination, proxy: target, timeouts: timeouts, kernel: kernel)
+        // A blocking socket's SO_SNDTIMEO bounds its connect, as without socksify.
+        if let sendTimeoutMilliseconds { progress.programDeadline = .after(milliseconds: sendTimeoutMilliseconds, on: kernel) }
         do {
             try progress.start(fd: fd, blockingFlags: blockingFlags, kernel: kernel)
             try progress.finish(fd: fd, kernel: kernel)
         } catch {
-            if case .socketState(let e) = error, e == EINTR, interrupted(progress) { throw error }
+            // A signal, or the program's own SO_SNDTIMEO: the exchange can go on later.
+            if case .socketState(let e) = error, e == EINTR || e == EINPROGRESS, interrupted(progress) { throw error }
             // Leave the socket as a failed plain connect would: unconnected, nothing the program
             // could write into, free to connect again. A misuse (EISCONN, EALREADY) leaves it be.
-            if case .socketState(let e) = error, e != EINTR { throw error }
+            if case .socketState(let e) = error, e != EINTR && e != EINPROGRESS { throw error }
             _ = kernel.disconnect(fd)
             throw error
         }

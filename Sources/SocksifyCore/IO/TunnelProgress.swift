@@ -8,9 +8,14 @@ public struct TunnelProgress: Sendable {
     public let chain: [ProxySpec]
     public let destination: SocksDestination
     let proxyAddress: [UInt8]
-    let connectDeadline: Deadline
+    let ownConnectDeadline: Deadline
     let handshakeMilliseconds: Int
-    var handshakeDeadline: Deadline
+    var ownHandshakeDeadline: Deadline
+    /// A blocking socket's SO_SNDTIMEO, counted from the connect call; nil once the exchange
+    /// goes on past it (the program's next call then waits for the outcome).
+    public var programDeadline: Deadline? = nil
+    var connectDeadline: Deadline { ownConnectDeadline.capped(by: programDeadline) }
+    var handshakeDeadline: Deadline { ownHandshakeDeadline.capped(by: programDeadline) }
     public private(set) var connected = false
     public private(set) var hop = 0
     var exchange: ResumableHandshake? = nil
@@ -20,9 +25,9 @@ public struct TunnelProgress: Sendable {
         self.chain = chain
         self.destination = destination
         proxyAddress = proxy.sockaddrBytes
-        connectDeadline = .after(milliseconds: timeouts.connectMilliseconds, on: kernel)
+        ownConnectDeadline = .after(milliseconds: timeouts.connectMilliseconds, on: kernel)
         handshakeMilliseconds = timeouts.handshakeMilliseconds
-        handshakeDeadline = connectDeadline
+        ownHandshakeDeadline = ownConnectDeadline
     }
 
     /// The connect(2) call to the first proxy. `blockingFlags`: the flags of a blocking socket,
@@ -58,14 +63,14 @@ public struct TunnelProgress: Sendable {
             if exchange == nil {
                 // The common case: the exchange straight through, recording what it takes to
                 // go on should a signal end a wait.
-                handshakeDeadline = .after(milliseconds: handshakeMilliseconds, on: kernel)
+                ownHandshakeDeadline = .after(milliseconds: handshakeMilliseconds, on: kernel)
                 var live = RecordingTransport(fd: fd, deadline: handshakeDeadline, kernel: kernel)
                 do throws(SocksError) {
                     _ = try ClientHandshake.connect(over: &live, proxy: chain[hop], to: next)
                     hop += 1
                     continue
                 } catch {
-                    if case .socketState(let e) = error, e == EINTR {
+                    if case .socketState(let e) = error, e == EINTR || e == EINPROGRESS {
                         exchange = ResumableHandshake(proxy: chain[hop], destination: next, received: live.received,
                                                       sendsMade: live.sendsMade)
                         unsent = live.unsent

@@ -61,6 +61,7 @@ extension Shim {
     /// Returns 0 (the tunnel is up, or there was none) or the errno of its failure.
     func settleInterrupted(_ fd: Int32, interruptible: Bool) -> Int32 {
         guard var entry = interrupted.take(fd) else { return interrupted.takeFailure(fd) ?? 0 }
+        entry.progress.programDeadline = nil  // the program now waits for the outcome
         while true {
             do throws(SocksError) {
                 try entry.progress.finish(fd: fd, kernel: kernel)
@@ -69,7 +70,7 @@ extension Shim {
                 log.info(entry.what + " ok (finished after a signal)")
                 return 0
             } catch {
-                if case .socketState(let e) = error, e == EINTR {
+                if case .socketState(let e) = error, e == EINTR || e == EINPROGRESS {
                     if interruptible {
                         interrupted.keep(entry)
                         return EINTR

@@ -155,19 +155,22 @@ extension Shim {
                                                         timeouts: settings.timeouts, kernel: kernel)
             } else {
                 try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts,
-                                     socketFamily: destination.family, kernel: kernel) { progress in
+                                     socketFamily: destination.family, kernel: kernel,
+                                     sendTimeoutMilliseconds: kernel.facts(fd) & SX_FACT_SNDTIMEO != 0
+                                         ? kernel.sendTimeoutMilliseconds(fd) : nil) { progress in
                     interrupted.keep(InterruptedTunnels.Entry(fd: fd, progress: progress, destination: destination, what: via()))
                     kernel.setFacts(fd, 4, 4)
                     return kernel.facts(fd) & 4 != 0
                 }
             }
         } catch {
-            if case .socketState(let e) = error, e == EINTR, kernel.facts(fd) & 4 != 0 {
-                // A signal: the exchange goes on at the program's next call on the socket. A
-                // non-blocking connect never says EINTR: it is "in progress".
+            if case .socketState(let e) = error, e == EINTR || e == EINPROGRESS, kernel.facts(fd) & 4 != 0 {
+                // A signal, or the program's SO_SNDTIMEO: the exchange goes on at the program's
+                // next call on the socket. A non-blocking connect never says EINTR: it is "in progress".
                 let nonBlocking = kernel.statusFlags(fd) & O_NONBLOCK != 0
-                log.info(via() + ": interrupted by a signal; finished at the program's next call on the socket")
-                return (fail(nonBlocking ? EINPROGRESS : EINTR), false)
+                log.info(via() + (e == EINTR ? ": interrupted by a signal" : ": the socket's SO_SNDTIMEO passed")
+                         + "; finished at the program's next call on the socket")
+                return (fail(e == EINPROGRESS || nonBlocking ? EINPROGRESS : EINTR), false)
             }
             if case .socketState = error {
                 log.info(via() + ": " + error.reason)  // e.g. connect on a connected socket: EISCONN, as without us

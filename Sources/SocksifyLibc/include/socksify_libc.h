@@ -78,6 +78,9 @@ int sx_marks_borrowed(void);
 #define SX_FACT_KIND 0x18
 #define SX_FACT_KIND_SHIFT 3
 #define SX_FACT_PEER 0x20
+// The program set SO_SNDTIMEO on it (bit 6): a blocking connect's limit.
+#define SX_FACT_SNDTIMEO 0x40
+int sx_socket_send_timeout_ms(int fd);  // getsockopt(SO_SNDTIMEO) in ms, rounded up; 0 none
 int sx_fd_facts(int fd);
 int sx_fd_facts_set(int fd, int mask, int bits);
 int sx_any_marked_in(int first, int last, int *found);  // 1 and the first marked fd in the range

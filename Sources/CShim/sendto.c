@@ -5,7 +5,7 @@
 #include "socksify_shim.h"
 
 SX_EXPORT ssize_t sendmsg(int fd, const struct msghdr *message, int flags) {
-    if (message == NULL || (message->msg_name == NULL && !sx_io_marked(fd)) || !sx_shim_ready()) {
+    if (message == NULL || (message->msg_name == NULL && !sx_io_marked_fast(fd)) || !sx_shim_ready()) {
         return sx_real_sendmsg(fd, message, flags);
     }
     ssize_t sent = sx_core_sendmsg(fd, message, flags);
@@ -14,7 +14,7 @@ SX_EXPORT ssize_t sendmsg(int fd, const struct msghdr *message, int flags) {
 
 SX_EXPORT ssize_t sendto(int fd, const void *buffer, size_t length, int flags, const struct sockaddr *address,
                          socklen_t address_length) {
-    if ((address == NULL && !sx_io_marked(fd)) || !sx_shim_ready()) {
+    if ((address == NULL && !sx_io_marked_fast(fd)) || !sx_shim_ready()) {
         return sx_real_sendto(fd, buffer, length, flags, address, address_length);
     }
     struct iovec vector = { (void *)buffer, length };
@@ -24,13 +24,13 @@ SX_EXPORT ssize_t sendto(int fd, const void *buffer, size_t length, int flags, c
 }
 
 SX_EXPORT ssize_t send(int fd, const void *buffer, size_t length, int flags) {
-    if (!sx_io_marked(fd)) return sx_real_send(fd, buffer, length, flags);
+    if (!sx_io_marked_fast(fd)) return sx_real_send(fd, buffer, length, flags);
     return sendto(fd, buffer, length, flags, NULL, 0);
 }
 
 SX_EXPORT int sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags) {
     if (messages == NULL || !sx_shim_ready()) return sx_real_sendmmsg(fd, messages, count, flags);
-    int any = sx_io_marked(fd);
+    int any = sx_io_marked_fast(fd);
     for (unsigned int i = 0; i < count && !any; i++) any = messages[i].msg_hdr.msg_name != NULL;
     if (!any) return sx_real_sendmmsg(fd, messages, count, flags);
     // One at a time through the core, as the kernel would: stop at the first failure.

@@ -41,4 +41,10 @@ static inline int sx_udp_marked_below_limit(int fd) {
     return table != NULL && (__atomic_load_n(&table[fd], __ATOMIC_RELAXED) & SX_MARKS_IO);
 }
 
+// The same test for every call the core may have to see (recv, send and friends): inline, one
+// compare for a program without a UDP association or an interrupted tunnel.
+static inline int sx_io_marked_fast(int fd) {
+    return sx_udp_below_limit(fd) && sx_udp_marked_below_limit(fd);
+}
+
 #endif

@@ -97,17 +97,11 @@ public struct TunnelProgress: Sendable {
     }
 
     private mutating func flush(fd: Int32, kernel: Kernel) throws(SocksError) {
-        while !unsent.isEmpty {
-            // MSG_NOSIGNAL: a proxy that hangs up must not kill the program with SIGPIPE.
-            let n = unsent.withUnsafeBytes { kernel.send(fd, $0, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
-            if n > 0 { unsent.removeFirst(n); continue }
-            let e = kernel.errno
-            if e == EINTR { continue }
-            guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
-            guard try waitFor(fd, events: Int16(POLLOUT), until: handshakeDeadline, on: kernel) else {
-                throw .timedOut(phase: "sending to the proxy")
-            }
-        }
+        guard !unsent.isEmpty else { return }
+        let bytes = unsent
+        var offset = 0
+        defer { unsent.removeFirst(offset) }  // what went, also when a wait ends early
+        try sendAll(fd: fd, bytes, offset: &offset, deadline: handshakeDeadline, kernel: kernel)
     }
 
     /// Reads until the proxy has sent `total` bytes in all, never further.
@@ -148,6 +142,25 @@ func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, deadline: D
     }
 }
 
+/// Sends `bytes` from `offset` on, waiting while the socket's buffer is full; `offset` says how
+/// far it got when it throws.
+func sendAll(fd: Int32, _ bytes: [UInt8], offset: inout Int, deadline: Deadline, kernel: Kernel) throws(SocksError) {
+    while offset < bytes.count {
+        // MSG_NOSIGNAL: a proxy that hangs up must not kill the program with SIGPIPE.
+        let from = offset
+        let n = bytes.withUnsafeBytes { raw in
+            kernel.send(fd, UnsafeRawBufferPointer(rebasing: raw[from...]), Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+        }
+        if n > 0 { offset += n; continue }
+        let e = kernel.errno
+        if e == EINTR { continue }
+        guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
+        guard try waitFor(fd, events: Int16(POLLOUT), until: deadline, on: kernel) else {
+            throw .timedOut(phase: "sending to the proxy")
+        }
+    }
+}
+
 /// The handshake transport of an uninterrupted exchange: the socket itself (MSG_DONTWAIT, one
 /// deadline), recording the sends begun, what is left of a partly sent one and every byte the
 /// proxy sent, so an interrupted exchange can go on where it stopped.
@@ -163,23 +176,11 @@ struct RecordingTransport: HandshakeTransport {
     mutating func send(_ bytes: [UInt8]) throws(SocksError) {
         sendsMade += 1
         var offset = 0
-        while offset < bytes.count {
-            // MSG_NOSIGNAL: a proxy that hangs up must not kill the program with SIGPIPE.
-            let n = bytes.withUnsafeBytes { raw in
-                kernel.send(fd, UnsafeRawBufferPointer(rebasing: raw[offset...]), Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-            }
-            if n > 0 { offset += n; continue }
-            let e = kernel.errno
-            if e == EINTR { continue }
-            guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
-            do throws(SocksError) {
-                guard try waitFor(fd, events: Int16(POLLOUT), until: deadline, on: kernel) else {
-                    throw .timedOut(phase: "sending to the proxy")
-                }
-            } catch {
-                unsent = Array(bytes[offset...])
-                throw error
-            }
+        do throws(SocksError) {
+            try sendAll(fd: fd, bytes, offset: &offset, deadline: deadline, kernel: kernel)
+        } catch {
+            unsent = Array(bytes[offset...])
+            throw error
         }
     }
 

@@ -15,15 +15,7 @@ extension Shim {
             association.peer = nil
             return kernel.connect(fd, address, length)
         }
-        let transport: TransportKind
-        switch (kernel.facts(fd) & SX_FACT_KIND) >> SX_FACT_KIND_SHIFT {
-        case 1: transport = .tcp  // what the program told socket(): no need to ask the kernel
-        case 2: transport = .udp
-        default:
-            let type = kernel.socketType(fd)
-            guard type >= 0 else { return kernel.connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
-            transport = TransportKind.of(type: type, protocol: kernel.socketProtocol(fd))
-        }
+        guard let transport = transport(of: fd) else { return kernel.connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
         if transport == .udp { return connectDatagram(fd, destination: destination, address: address, length: length) }
         let attempt = trafficAttempt(transport, to: destination)
         let asked = askedFor(attempt, destination)
@@ -44,6 +36,19 @@ extension Shim {
             case .failover(let candidates): return connectWithFailover(fd, candidates: candidates, destination: destination, asked: asked)
             case .direct, .block: return fail(EPERM)  // not reached: the verdict never proxies these
             }
+        }
+    }
+
+    /// The socket's transport: what the program told socket() when the registry noted it (no
+    /// system call), else the kernel's answer; nil when fd is not a socket.
+    func transport(of fd: Int32) -> TransportKind? {
+        switch (kernel.facts(fd) & SX_FACT_KIND) >> SX_FACT_KIND_SHIFT {
+        case 1: return .tcp
+        case 2: return .udp
+        default:
+            let type = kernel.socketType(fd)
+            guard type >= 0 else { return nil }
+            return TransportKind.of(type: type, protocol: kernel.socketProtocol(fd))
         }
     }
 

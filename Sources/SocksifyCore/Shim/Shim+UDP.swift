@@ -88,9 +88,7 @@ extension Shim {
     /// protocols get the verdict for protocols no proxy carries. nil: a UDP socket, routed by
     /// the caller.
     func sendOnOtherSocket(_ fd: Int32, destination: Endpoint, message: UnsafePointer<msghdr>, flags: Int32) -> Int? {
-        let type = sx_socket_type(fd)
-        guard type >= 0 else { return passToLibc }  // not a socket: the kernel says so
-        let kind = TransportKind.of(type: type, protocol: sx_socket_protocol(fd))
+        guard let kind = transport(of: fd) else { return passToLibc }  // not a socket: the kernel says so
         switch kind {
         case .udp: return nil
         case .tcp:

@@ -84,11 +84,6 @@ public func sxCoreRecvmsg(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>, 
     return shim.receiveDatagram(fd, message, flags: flags)
 }
 
-@_cdecl("sx_core_socket_created")
-public func sxCoreSocketCreated(_ fd: Int32, _ type: Int32, _ proto: Int32) {
-    shim?.noteSocket(fd, type: type, protocol: proto)
-}
-
 @_cdecl("sx_core_peer_dup")
 public func sxCorePeerDup(_ fd: Int32, _ copy: Int32) {
     shim?.peers.copy(from: fd, to: copy)
@@ -122,10 +117,10 @@ public func sxCoreUdpDup(_ fd: Int32, _ copy: Int32) {
     shim?.associations.duplicate(fd, to: copy)
 }
 
-@_cdecl("sx_core_check_socket")
-public func sxCoreCheckSocket(_ domain: Int32, _ type: Int32) -> Int32 {
-    guard let shim else { return 0 }
-    return shim.checkSocket(domain: domain, type: type)
+@_cdecl("sx_core_socket")
+public func sxCoreSocket(_ domain: Int32, _ type: Int32, _ proto: Int32) -> Int32 {
+    guard let shim else { return sx_real_socket(domain, type, proto) }
+    return shim.socket(domain: domain, type: type, protocol: proto)
 }
 
 @_cdecl("sx_core_check_io_uring")

@@ -1,10 +1,17 @@
 import SocksifyLibc
 
 extension Shim {
-    /// socket(2): the verdict of SocketVerdict.socket, logged. Returns 0 or the errno to fail with.
-    public func checkSocket(domain: Int32, type: Int32) -> Int32 {
-        return apply(SocketVerdict.socket(domain: domain, type: type, strict: settings.strict),
-                     what: "socket(" + String(domain) + ", " + String(type & 0xF) + ")")
+    /// socket(2): the verdict of SocketVerdict.socket, logged; then the socket, whose transport
+    /// is noted for its connect. Returns what socket returns, errno set on failure. (A vfork
+    /// child noting its socket in the parent's table costs the parent at most a getsockopt
+    /// later: not worth a getpid on every socket().)
+    public func socket(domain: Int32, type: Int32, protocol proto: Int32) -> Int32 {
+        let refusal = apply(SocketVerdict.socket(domain: domain, type: type, strict: settings.strict),
+                            what: "socket(" + String(domain) + ", " + String(type & 0xF) + ")")
+        guard refusal == 0 else { return fail(refusal) }
+        let fd = sx_real_socket(domain, type, proto)
+        if fd >= 0 && (domain == AF_INET || domain == AF_INET6) { noteSocket(fd, type: type, protocol: proto) }
+        return fd
     }
 
     /// io_uring_setup(2) through the interposed syscall(); see SocketVerdict.ioUring.

@@ -25,9 +25,9 @@ int sx_core_socket_error(int fd);
 void sx_core_settle(int fd);
 void sx_core_forget_interrupted(int fd);
 void sx_core_udp_dup(int fd, int copy);
-int sx_core_check_socket(int domain, int type);
-// After socket() made fd: the core notes its transport (sx_fd_facts).
-void sx_core_socket_created(int fd, int type, int protocol);
+// socket(2) for every family but Unix and netlink: judged (SocketVerdict), made, and an IP
+// socket's transport noted (sx_fd_facts) so its connect need not ask the kernel.
+int sx_core_socket(int domain, int type, int protocol);
 // After a dup: copy has fd's proxied peer too.
 void sx_core_peer_dup(int fd, int copy);
 int sx_core_check_io_uring(void);

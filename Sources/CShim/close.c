@@ -57,10 +57,8 @@ SX_EXPORT int dup3(int fd, int copy, int flags) {
 }
 
 SX_EXPORT int dup(int fd) {
-    static int (*real)(int);
-    if (real == NULL) real = (int (*)(int))sx_real_symbol("dup");
     settle(fd);
-    int result = real(fd);
+    int result = sx_real_dup(fd);
     if (result >= 0) follow(fd, result);
     return result;
 }

@@ -4,11 +4,9 @@
 #include "socksify_shim.h"
 
 SX_EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *length) {
-    static int (*real)(int, int, int, void *, socklen_t *);
-    if (real == NULL) real = (int (*)(int, int, int, void *, socklen_t *))sx_real_symbol("getsockopt");
     if (level != SOL_SOCKET || name != SO_ERROR || !sx_pending_marked(fd) || value == NULL || length == NULL ||
         *length < (socklen_t)sizeof(int)) {
-        return real(fd, level, name, value, length);
+        return sx_real_getsockopt(fd, level, name, value, length);
     }
     int outcome = sx_core_socket_error(fd);
     *(int *)value = outcome;

@@ -3,9 +3,7 @@
 #include "socksify_shim.h"
 
 SX_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t length) {
-    static int (*real)(int, int, int, const void *, socklen_t);
-    if (real == NULL) real = (int (*)(int, int, int, const void *, socklen_t))sx_real_symbol("setsockopt");
-    int result = real(fd, level, name, value, length);
+    int result = sx_real_setsockopt(fd, level, name, value, length);
     if (result == 0 && level == SOL_SOCKET && (name == SO_SNDTIMEO_OLD || name == SO_SNDTIMEO_NEW) && value != NULL) {
         int set = 0;
         for (socklen_t i = 0; i < length && !set; i++) set = ((const unsigned char *)value)[i] != 0;

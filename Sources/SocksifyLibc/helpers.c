@@ -13,29 +13,24 @@
 int sx_errno(void) { return errno; }
 void sx_set_errno(int value) { errno = value; }
 
-int sx_get_status_flags(int fd) { return fcntl(fd, F_GETFL); }
-int sx_set_status_flags(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
-int sx_get_descriptor_flags(int fd) { return fcntl(fd, F_GETFD); }
+// The real fcntl, not the shim's own (which watches for F_DUPFD): these are on the connect path.
+int sx_get_status_flags(int fd) { return sx_real_fcntl(fd, F_GETFL, 0); }
+int sx_set_status_flags(int fd, int flags) { return sx_real_fcntl(fd, F_SETFL, flags); }
+int sx_get_descriptor_flags(int fd) { return sx_real_fcntl(fd, F_GETFD, 0); }
 
 static int int_option(int fd, int option) {
     int value = 0;
     socklen_t len = sizeof value;
-    if (getsockopt(fd, SOL_SOCKET, option, &value, &len) != 0) return -1;
+    if (sx_real_getsockopt(fd, SOL_SOCKET, option, &value, &len) != 0) return -1;
     return value;
 }
 int sx_socket_type(int fd) { return int_option(fd, SO_TYPE); }
 int sx_socket_domain(int fd) { return int_option(fd, SO_DOMAIN); }
-int sx_socket_error(int fd) {
-    int value = 0;
-    socklen_t len = sizeof value;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &len) != 0) return errno;
-    return value;
-}
 
 int sx_socket_v6only(int fd) {
     int value = 0;
     socklen_t len = sizeof value;
-    if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &value, &len) != 0) return 0;
+    if (sx_real_getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &value, &len) != 0) return 0;
     return value;
 }
 int sx_shutdown_both(int fd) { return shutdown(fd, SHUT_RDWR); }

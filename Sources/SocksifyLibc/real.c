@@ -47,6 +47,9 @@ REAL(recvmsg, ssize_t, (int fd, struct msghdr *m, int f), (fd, m, f))
 REAL(bind, int, (int fd, const struct sockaddr *a, socklen_t l), (fd, a, l))
 REAL(read, ssize_t, (int fd, void *b, size_t n), (fd, b, n))
 REAL(write, ssize_t, (int fd, const void *b, size_t n), (fd, b, n))
+REAL(dup, int, (int fd), (fd))
+REAL(getsockopt, int, (int fd, int l, int n, void *v, socklen_t *len), (fd, l, n, v, len))
+REAL(setsockopt, int, (int fd, int l, int n, const void *v, socklen_t len), (fd, l, n, v, len))
 
 // freeaddrinfo returns nothing, which the macro's `return fn args;` cannot express in C.
 static void first_freeaddrinfo(struct addrinfo *r);
@@ -59,3 +62,14 @@ static void first_freeaddrinfo(struct addrinfo *r) {
 void sx_real_freeaddrinfo(struct addrinfo *r) { __atomic_load_n(&sx_next_freeaddrinfo, __ATOMIC_RELAXED)(r); }
 
 void *sx_real_symbol(const char *name) { return dlsym(RTLD_NEXT, name); }
+
+// fcntl is variadic: its pointer keeps that type (the third argument as a long, as the kernel reads it).
+int sx_real_fcntl(int fd, int command, long argument) {
+    static int (*real)(int, int, ...);
+    int (*fn)(int, int, ...) = __atomic_load_n(&real, __ATOMIC_RELAXED);
+    if (fn == NULL) {
+        fn = (int (*)(int, int, ...))dlsym(RTLD_NEXT, "fcntl");
+        __atomic_store_n(&real, fn, __ATOMIC_RELAXED);
+    }
+    return fn(fd, command, argument);
+}

@@ -113,11 +113,7 @@ static long high_base(void) {
 
 // A copy of fd at the lowest free number from a high base (1000, or half the soft limit when
 // that is lower), close-on-exec; -1 if there is no room.
-int sx_dup_high(int fd) {
-    static int (*real_fcntl)(int, int, ...);
-    if (real_fcntl == NULL) real_fcntl = (int (*)(int, int, ...))sx_real_symbol("fcntl");
-    return real_fcntl(fd, F_DUPFD_CLOEXEC, (int)high_base());
-}
+int sx_dup_high(int fd) { return sx_real_fcntl(fd, F_DUPFD_CLOEXEC, high_base()); }
 
 // Moves a descriptor the shim owns out of the program's way (programs take the lowest numbers).
 int sx_move_high(int fd) {
@@ -131,7 +127,7 @@ int sx_move_high(int fd) {
 int sx_socket_protocol(int fd) {
     int value = 0;
     socklen_t len = sizeof value;
-    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &value, &len) == 0 ? value : -1;
+    return sx_real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &value, &len) == 0 ? value : -1;
 }
 
 int sx_socket_local_port(int fd) {
@@ -165,7 +161,7 @@ int sx_fd_facts_set(int fd, int mask, int bits) {
 int sx_socket_send_timeout_ms(int fd) {
     struct timeval limit = { 0 };
     socklen_t len = sizeof limit;
-    if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, &len) != 0) return 0;
+    if (sx_real_getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, &len) != 0) return 0;
     long long ms = (long long)limit.tv_sec * 1000 + (limit.tv_usec + 999) / 1000;
     return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
 }

@@ -8,7 +8,21 @@ public struct RouteDecision: Sendable {
     public var isDefault: Bool
 
     /// " (rule at line 7)", " (default at line 20)", " (default)", or "" for a plain --proxy.
-    public var logSuffix: String {
+    /// Built once per rule by the router, not on every connect and datagram.
+    public var logSuffix: String
+
+    public init(action: RuleAction, line: Int?, isDefault: Bool) {
+        self.init(action: action, line: line, isDefault: isDefault, logSuffix: RouteDecision.suffix(line: line, isDefault: isDefault))
+    }
+
+    init(action: RuleAction, line: Int?, isDefault: Bool, logSuffix: String) {
+        self.action = action
+        self.line = line
+        self.isDefault = isDefault
+        self.logSuffix = logSuffix
+    }
+
+    static func suffix(line: Int?, isDefault: Bool) -> String {
         guard let line else { return " (default)" }
         if line == 0 { return "" }
         return (isDefault ? " (default at line " : " (rule at line ") + String(line) + ")"
@@ -23,10 +37,15 @@ public struct Router: Sendable {
     public let matchesNames: Bool
 
     let index: RuleIndex
+    /// Each rule's log suffix, and the default's.
+    let suffixes: [String]
+    let defaultSuffix: String
 
     public init(_ rules: RuleSet) {
         self.rules = rules
         index = RuleIndex(rules.rules)
+        suffixes = rules.rules.map { RouteDecision.suffix(line: $0.line, isDefault: false) }
+        defaultSuffix = RouteDecision.suffix(line: rules.defaultLine, isDefault: true)
         matchesNames = rules.rules.contains { rule in
             rule.destinations.contains {
                 switch $0 {
@@ -50,9 +69,9 @@ public struct Router: Sendable {
         }
         if first != Int.max {
             let rule = rules.rules[first]
-            return RouteDecision(action: rule.action, line: rule.line, isDefault: false)
+            return RouteDecision(action: rule.action, line: rule.line, isDefault: false, logSuffix: suffixes[first])
         }
-        return RouteDecision(action: rules.defaultAction, line: rules.defaultLine, isDefault: true)
+        return RouteDecision(action: rules.defaultAction, line: rules.defaultLine, isDefault: true, logSuffix: defaultSuffix)
     }
 
     /// Whether a name the program looks up should be resolved by a proxy (given a synthetic

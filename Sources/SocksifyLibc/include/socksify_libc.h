@@ -55,6 +55,10 @@ ssize_t sx_real_recvmsg(int fd, struct msghdr *message, int flags);
 int sx_real_bind(int fd, const struct sockaddr *address, socklen_t length);
 ssize_t sx_real_read(int fd, void *buf, size_t len);
 ssize_t sx_real_write(int fd, const void *buf, size_t len);
+int sx_real_dup(int fd);
+int sx_real_fcntl(int fd, int command, long argument);
+int sx_real_getsockopt(int fd, int level, int name, void *value, socklen_t *length);
+int sx_real_setsockopt(int fd, int level, int name, const void *value, socklen_t length);
 
 // Which descriptors are UDP sockets with a SOCKS association: one byte per descriptor number
 // below SX_UDP_MARKS, read without a lock on every send/recv/read/write/close.
@@ -97,7 +101,6 @@ int sx_set_status_flags(int fd, int flags);      // fcntl(F_SETFL)
 int sx_get_descriptor_flags(int fd);             // fcntl(F_GETFD)
 int sx_socket_type(int fd);                      // getsockopt(SO_TYPE), -1 if not a socket
 int sx_socket_domain(int fd);                    // getsockopt(SO_DOMAIN), -1 if not a socket
-int sx_socket_error(int fd);                     // getsockopt(SO_ERROR), or errno on failure
 int sx_socket_v6only(int fd);                    // getsockopt(IPV6_V6ONLY)
 int sx_shutdown_both(int fd);                    // shutdown(SHUT_RDWR)
 int sx_disconnect(int fd);                       // connect(AF_UNSPEC): back to unconnected

@@ -62,7 +62,8 @@ private func withCredentials(_ proxy: ProxySpec, _ user: String, _ password: Str
                                            script: Self.chooseNoAuth + Self.okReply + Self.appData, chunkSize: chunkSize)
         #expect(result == .success(Self.okBound))
         #expect(transport.sent == [Self.greetingNoAuth, Self.webRequest])
-        #expect(transport.receives.map(\.total) == [2, 5, 10])
+        // The 10-byte reply in one read when it is there (chunks as large), else 5 and the rest.
+        #expect(transport.receives.map(\.total) == (chunkSize >= 10 ? [2, 5] : [2, 5, 10]))
         #expect(transport.chunks.allSatisfy { $0 <= chunkSize })
         Self.expectStoppedAtAppData(transport)
     }
@@ -101,7 +102,7 @@ private func withCredentials(_ proxy: ProxySpec, _ user: String, _ password: Str
             [0x01, 5] + ascii("alice") + [6] + ascii("s3cret"),
             Self.webRequest,
         ])
-        #expect(transport.receives.map(\.total) == [2, 2, 5, 10])
+        #expect(transport.receives.map(\.total) == (chunkSize >= 10 ? [2, 2, 5] : [2, 2, 5, 10]))
         Self.expectStoppedAtAppData(transport)
     }
 
@@ -349,14 +350,15 @@ private func withCredentials(_ proxy: ProxySpec, _ user: String, _ password: Str
         let (result, transport) = Self.run(Self.socks5, to: Self.web, script: Self.chooseNoAuth + reply + Self.appData)
         #expect(result == .failure(.malformedReply("reply has version 4, expected 5")))
         #expect(transport.receives.map(\.total) == [2, 5])
-        #expect(Array(transport.remaining) == Array(reply[5...]) + Self.appData)
+        // The read may take up to 10 bytes (an IPv4 reply's length); the exchange fails anyway.
+        #expect(Array(transport.remaining) == Array((Array(reply[5...]) + Self.appData)[5...]))
     }
 
     @Test func replyWithUnknownAddressType() {
         let reply: [UInt8] = [0x05, 0x00, 0x00, 0x09, 0]
         let (result, transport) = Self.run(Self.socks5, to: Self.web, script: Self.chooseNoAuth + reply + Self.appData)
         #expect(result == .failure(.malformedReply("unknown address type 9")))
-        Self.expectStoppedAtAppData(transport)
+        #expect(Array(transport.remaining) == Array(Self.appData[5...]), "read ahead to 10 bytes; the exchange fails anyway")
     }
 
     @Test func unencodableDestinationIsAnInvalidRequest() {

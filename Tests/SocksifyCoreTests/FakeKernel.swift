@@ -61,7 +61,7 @@ final class FakeKernel: Kernel, @unchecked Sendable {
         if connected.contains(fd) { connected.insert(copy) }
         return copy
     }
-    func connect(_ fd: Int32, _ address: [UInt8]) -> Int32 {
+    func connect(_ fd: Int32, _ endpoint: Endpoint) -> Int32 {
         calls.append("connect")
         if connected.contains(fd) { return fail(EISCONN) }
         if connecting.contains(fd) {

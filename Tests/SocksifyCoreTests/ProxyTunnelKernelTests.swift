@@ -31,7 +31,7 @@ import Testing
         let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.nonBlocking)
         try Self.open(kernel)
         // The floor for a SOCKS5 exchange over a non-blocking connect, and nothing more.
-        #expect(kernel.calls == ["F_GETFL", "connect", "poll", "connect", "send", "poll", "recv", "send", "poll", "recv", "recv"])
+        #expect(kernel.calls == ["F_GETFL", "connect", "poll", "connect", "send", "poll", "recv", "send", "poll", "recv"])
         #expect(kernel.sent == [[5, 1, 0], [5, 1, 0, 1, 93, 184, 216, 34, 1, 187]])
         #expect(kernel.flags[Self.fd] == Self.nonBlocking)
     }

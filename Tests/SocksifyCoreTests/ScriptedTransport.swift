@@ -35,14 +35,27 @@ struct ScriptedTransport: HandshakeTransport {
         sent.append(bytes)
     }
 
+    /// As a socket: each read takes what is there up to `upTo`, but only waits for `total`.
+    mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError) {
+        readAheads.append(upTo)
+        try receive(into: &buffer, total: total, limit: max(total, upTo))
+    }
+
+    /// The `upTo` of every read that may read ahead.
+    private(set) var readAheads: [Int] = []
+
     mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
+        try receive(into: &buffer, total: total, limit: total)
+    }
+
+    private mutating func receive(into buffer: inout [UInt8], total: Int, limit: Int) throws(SocksError) {
         receives.append((buffer.count, total))
         if let failReceive { throw failReceive }
         if total <= buffer.count { askedForNothing = true }
         if total - buffer.count > script.count - position { askedPastTheScript = true }
         while buffer.count < total {
             guard position < script.count else { throw .closedByProxy(received: buffer.count, expected: total) }
-            let n = min(chunkSize, total - buffer.count, script.count - position)
+            let n = min(chunkSize, limit - buffer.count, script.count - position)
             buffer += script[position..<(position + n)]
             position += n
             chunks.append(n)

@@ -49,21 +49,32 @@ public struct Endpoint: Hashable, Sendable {
 
     /// The `sockaddr` bytes for this endpoint (16 for IPv4, 28 for IPv6).
     public var sockaddrBytes: [UInt8] {
-        var out: [UInt8]
-        switch address {
-        case .v4(let a):
-            out = [UInt8](repeating: 0, count: 16)
-            withUnsafeBytes(of: UInt16(AF_INET)) { out[0] = $0[0]; out[1] = $0[1] }
-            for (i, b) in a.bytes.enumerated() { out[4 + i] = b }
-        case .v6(let a):
-            out = [UInt8](repeating: 0, count: 28)
-            withUnsafeBytes(of: UInt16(AF_INET6)) { out[0] = $0[0]; out[1] = $0[1] }
-            for (i, b) in a.bytes.enumerated() { out[8 + i] = b }
-            withUnsafeBytes(of: scopeID) { for i in 0..<4 { out[24 + i] = $0[i] } }
+        withSockaddr { address, length in
+            Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(address), count: Int(length)))
         }
-        out[2] = UInt8(port >> 8)
-        out[3] = UInt8(truncatingIfNeeded: port)
-        return out
+    }
+
+    /// Calls `body` with this endpoint as a `sockaddr` on the stack: no allocation, for the
+    /// connect calls on every proxied connection.
+    public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        var storage = sockaddr_in6()
+        return withUnsafeMutableBytes(of: &storage) { raw in
+            raw.storeBytes(of: UInt16(family), as: UInt16.self)
+            raw[2] = UInt8(port >> 8)
+            raw[3] = UInt8(truncatingIfNeeded: port)
+            let length: Int
+            switch address {
+            case .v4(let a):
+                raw.storeBytes(of: a.value.bigEndian, toByteOffset: 4, as: UInt32.self)
+                length = 16
+            case .v6(let a):
+                raw.storeBytes(of: a.high.bigEndian, toByteOffset: 8, as: UInt64.self)
+                raw.storeBytes(of: a.low.bigEndian, toByteOffset: 16, as: UInt64.self)
+                raw.storeBytes(of: scopeID, toByteOffset: 24, as: UInt32.self)
+                length = 28
+            }
+            return body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(length))
+        }
     }
 
     /// The same endpoint as seen from an AF_INET6 socket (IPv4 becomes ::ffff:a.b.c.d).

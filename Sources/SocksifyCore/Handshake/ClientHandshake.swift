@@ -10,8 +10,10 @@ public enum ClientHandshake {
     ) throws(SocksError) -> SocksDestination? {
         switch proxy.proto {
         case .socks5, .socks5h:
-            try negotiateSocks5Method(over: &transport, credentials: proxy.credentials)
-            return try socks5Request(over: &transport, Socks5Request(command: .connect, destination: destination))
+            var buffer: [UInt8] = []  // every reply in turn: one allocation for the exchange
+            try negotiateSocks5Method(over: &transport, credentials: proxy.credentials, buffer: &buffer)
+            buffer.removeAll(keepingCapacity: true)
+            return try socks5Request(over: &transport, Socks5Request(command: .connect, destination: destination), buffer: &buffer)
         case .socks4, .socks4a:
             if case .domain = destination.address, proxy.proto == .socks4 {
                 throw .unsupportedDestination("SOCKS4 cannot carry a host name; use socks4a://")
@@ -41,10 +43,18 @@ public enum ClientHandshake {
     public static func negotiateSocks5Method<T: HandshakeTransport>(
         over transport: inout T, credentials: ProxyCredentials?
     ) throws(SocksError) {
-        let offered: [Socks5AuthMethod] = credentials == nil
-            ? [.noAuthentication] : [.noAuthentication, .usernamePassword]
-        try transport.send(try Socks5Greeting(methods: offered).encode())
         var buffer: [UInt8] = []
+        try negotiateSocks5Method(over: &transport, credentials: credentials, buffer: &buffer)
+    }
+
+    /// The two greetings socksify sends, encoded once.
+    static let greetingWithoutPassword = try! Socks5Greeting(methods: [.noAuthentication]).encode()
+    static let greetingWithPassword = try! Socks5Greeting(methods: [.noAuthentication, .usernamePassword]).encode()
+
+    static func negotiateSocks5Method<T: HandshakeTransport>(
+        over transport: inout T, credentials: ProxyCredentials?, buffer: inout [UInt8]
+    ) throws(SocksError) {
+        try transport.send(credentials == nil ? greetingWithoutPassword : greetingWithPassword)
         let selection = try transport.read(Socks5MethodSelection.decode, buffer: &buffer)
         switch selection.method {
         case .noAuthentication:
@@ -55,7 +65,7 @@ public enum ClientHandshake {
             }
             let request = Socks5PasswordRequest(username: credentials.username, password: credentials.password)
             try transport.send(try request.encode())
-            buffer.removeAll()
+            buffer.removeAll(keepingCapacity: true)
             let reply = try transport.read(Socks5PasswordReply.decode, buffer: &buffer)
             guard reply.succeeded else { throw .authenticationFailed(status: reply.status) }
         case .noAcceptableMethods:
@@ -70,11 +80,19 @@ public enum ClientHandshake {
     public static func socks5Request<T: HandshakeTransport>(
         over transport: inout T, _ request: Socks5Request
     ) throws(SocksError) -> SocksDestination {
-        try transport.send(try request.encode())
         var buffer: [UInt8] = []
+        return try socks5Request(over: &transport, request, buffer: &buffer)
+    }
+
+    static func socks5Request<T: HandshakeTransport>(
+        over transport: inout T, _ request: Socks5Request, buffer: inout [UInt8]
+    ) throws(SocksError) -> SocksDestination {
+        try transport.send(try request.encode())
         let reply: Socks5Reply
         do {
-            reply = try transport.read(Socks5Reply.decode, buffer: &buffer)
+            // Proxies answer with an IPv4 BND.ADDR (10 bytes): read that much at once when it is
+            // there, rather than the 5 that are safe for any reply and then the rest.
+            reply = try transport.read(Socks5Reply.decode, buffer: &buffer, likely: 10)
         } catch {
             if case .closedByProxy = error, let code = Socks5Reply.refusal(inPartial: buffer[...]) {
                 throw .socks5Refused(code)

@@ -4,18 +4,37 @@ public protocol HandshakeTransport {
     mutating func send(_ bytes: [UInt8]) throws(SocksError)
     /// Appends to `buffer` until it holds `total` bytes, reading no further.
     mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError)
+    /// As `receive(into:total:)`, but a read may take up to `upTo` bytes when they are already
+    /// there (it never waits for more than `total`): one read instead of two for a reply whose
+    /// length is known only from its first bytes.
+    mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError)
 }
 
 extension HandshakeTransport {
-    /// Reads one whole message, asking the decoder how many bytes it needs.
+    public mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError) {
+        try receive(into: &buffer, total: total)
+    }
+
+    /// Reads one whole message, asking the decoder how many bytes it needs. `likely`: how long
+    /// the message usually is, read in one go when it is there; a message that turns out shorter,
+    /// with bytes after it in the same read, cannot be handed on and fails the exchange.
     mutating func read<Message>(
         _ decode: (ArraySlice<UInt8>) throws(SocksError) -> DecodeResult<Message>,
-        buffer: inout [UInt8]
+        buffer: inout [UInt8], likely: Int = 0
     ) throws(SocksError) -> Message {
         while true {
             switch try decode(buffer[...]) {
-            case .message(let message, _): return message
-            case .needMore(let total): try receive(into: &buffer, total: total)
+            case .message(let message, let consumed):
+                guard consumed == buffer.count else {
+                    throw .malformedReply("a " + String(consumed) + "-byte reply with the destination's first bytes right behind it")
+                }
+                return message
+            case .needMore(let total):
+                if likely > total {
+                    try receive(into: &buffer, total: total, upTo: likely)
+                } else {
+                    try receive(into: &buffer, total: total)
+                }
             }
         }
     }

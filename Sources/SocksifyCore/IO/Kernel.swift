@@ -9,7 +9,7 @@ public protocol Kernel: AnyObject {
     func socket(_ domain: Int32, _ type: Int32) -> Int32
     func close(_ fd: Int32) -> Int32
     func dup3(_ fd: Int32, _ copy: Int32, _ flags: Int32) -> Int32
-    func connect(_ fd: Int32, _ address: [UInt8]) -> Int32
+    func connect(_ fd: Int32, _ endpoint: Endpoint) -> Int32
     /// connect(AF_UNSPEC): the socket goes back to unconnected.
     func disconnect(_ fd: Int32) -> Int32
     func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ flags: Int32) -> Int
@@ -50,8 +50,8 @@ public final class RealKernel: Kernel, @unchecked Sendable {
     public func socket(_ domain: Int32, _ type: Int32) -> Int32 { sx_real_socket(domain, type, 0) }
     public func close(_ fd: Int32) -> Int32 { sx_real_close(fd) }
     public func dup3(_ fd: Int32, _ copy: Int32, _ flags: Int32) -> Int32 { sx_real_dup3(fd, copy, flags) }
-    public func connect(_ fd: Int32, _ address: [UInt8]) -> Int32 {
-        address.withUnsafeBytes { sx_real_connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
+    public func connect(_ fd: Int32, _ endpoint: Endpoint) -> Int32 {
+        endpoint.withSockaddr { sx_real_connect(fd, $0, $1) }
     }
     public func disconnect(_ fd: Int32) -> Int32 { sx_disconnect(fd) }
     public func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ flags: Int32) -> Int {

@@ -7,7 +7,7 @@ import SocksifyLibc
 public struct TunnelProgress: Sendable {
     public let chain: [ProxySpec]
     public let destination: SocksDestination
-    let proxyAddress: [UInt8]
+    let proxyAddress: Endpoint
     let ownConnectDeadline: Deadline
     let handshakeMilliseconds: Int
     var ownHandshakeDeadline: Deadline
@@ -24,7 +24,7 @@ public struct TunnelProgress: Sendable {
     public init(chain: [ProxySpec], destination: SocksDestination, proxy: Endpoint, timeouts: Timeouts, kernel: Kernel) {
         self.chain = chain
         self.destination = destination
-        proxyAddress = proxy.sockaddrBytes
+        proxyAddress = proxy
         ownConnectDeadline = .after(milliseconds: timeouts.connectMilliseconds, on: kernel)
         handshakeMilliseconds = timeouts.handshakeMilliseconds
         ownHandshakeDeadline = ownConnectDeadline
@@ -114,10 +114,12 @@ public struct TunnelProgress: Sendable {
     }
 }
 
-/// Reads one reply into `buffer` until it holds `total` bytes, never further (what follows is
-/// the destination's). Waits first when nothing of it has arrived: a reply is a round trip away,
-/// so a recv first would only say EAGAIN. Received bytes stay in `buffer` when it throws.
-func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, deadline: Deadline, kernel: Kernel) throws(SocksError) {
+/// Reads one reply into `buffer` until it holds `total` bytes; further (up to `upTo`) only
+/// within a read that brings the rest anyway (what follows a reply is the destination's). Waits
+/// first when nothing of it has arrived: a reply is a round trip away, so a recv first would only
+/// say EAGAIN. Received bytes stay in `buffer` when it throws.
+func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, upTo: Int? = nil, deadline: Deadline, kernel: Kernel) throws(SocksError) {
+    let limit = max(total, upTo ?? total)
     var wait = buffer.isEmpty
     buffer.reserveCapacity(max(total, 64))  // one allocation for a reply read in two parts
     while buffer.count < total {
@@ -126,7 +128,7 @@ func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, deadline: D
                 throw .timedOut(phase: "waiting for the proxy's reply")
             }
         }
-        let want = min(total - buffer.count, 64)
+        let want = min(limit - buffer.count, 64)
         let n = withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { chunk in
             let n = kernel.receive(fd, UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), Int32(MSG_DONTWAIT))
             if n > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n])) }
@@ -185,9 +187,13 @@ struct RecordingTransport: HandshakeTransport {
     }
 
     mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
+        try receive(into: &buffer, total: total, upTo: total)
+    }
+
+    mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError) {
         let before = buffer.count
         if received.capacity == 0 { received.reserveCapacity(64) }
         defer { received += buffer[before...] }
-        try receiveReply(fd: fd, into: &buffer, total: total, deadline: deadline, kernel: kernel)
+        try receiveReply(fd: fd, into: &buffer, total: total, upTo: upTo, deadline: deadline, kernel: kernel)
     }
 }

@@ -30,7 +30,7 @@ public struct RouteDecision: Sendable {
 }
 
 /// Looks connections and names up in a program's rules. First match wins.
-public struct Router: Sendable {
+public final class Router: Sendable {
     public let rules: RuleSet
 
     /// Whether any rule matches names, so names resolved locally are worth remembering.

@@ -4,11 +4,14 @@ import SocksifyLibc
 /// a name through the real resolver), and which ones failover should skip for now.
 public final class ProxyRoster: @unchecked Sendable {
     public let proxies: [NamedProxy]
+    /// Each proxy as a chain of one, built once: the common route, spared an array per connect.
+    public let singleChains: [[ProxySpec]]
     private var endpoints: [Result<Endpoint, ProxyURLError>?]
     private var deadUntil: [UInt64]
 
     public init(_ proxies: [NamedProxy]) {
         self.proxies = proxies
+        singleChains = proxies.map { [$0.spec] }
         endpoints = proxies.map { proxy in
             IPAddress.parse(proxy.spec.host).map { .success(Endpoint($0, port: proxy.spec.port)) }
         }

@@ -108,10 +108,7 @@ extension Shim {
             endpoint = found
         }
         log.info("connect " + asked.text + " direct" + why)
-        let bytes = endpoint.sockaddrBytes
-        return bytes.withUnsafeBytes { raw in
-            kernel.connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
-        }
+        return endpoint.withSockaddr { kernel.connect(fd, $0, $1) }
     }
 
     /// Through one proxy, or a chain of them; `destination` is what the program asked for (its
@@ -151,7 +148,7 @@ extension Shim {
             log.error(via() + " failed: " + problem.message + "; program sees EHOSTUNREACH")
             return (fail(EHOSTUNREACH), true)
         }
-        let specs = chain.map { roster.proxies[$0].spec }
+        let specs = chain.count == 1 ? roster.singleChains[chain[0]] : chain.map { roster.proxies[$0].spec }
         let savedErrno = kernel.errno  // a successful connect leaves errno as it found it
         let start = kernel.monotonicNanoseconds()
         do throws(SocksError) {

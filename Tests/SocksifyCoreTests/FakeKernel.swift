@@ -90,6 +90,14 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     }
     func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ flags: Int32) -> Int {
         calls.append("send")
+        if connecting.contains(fd) {
+            // As the kernel: a finished handshake makes the socket connected (or gives its error);
+            // one still in flight cannot send yet.
+            guard proxyAccepts else { return Int(fail(EAGAIN)) }
+            connecting.remove(fd)
+            if case .inProgress(let then) = connect, then != 0 { return Int(fail(then)) }
+            connected.insert(fd)
+        }
         guard connected.contains(fd) else { return Int(fail(ENOTCONN)) }
         sent.append(Array(bytes))
         if !replies.isEmpty, let reply = replies.removeFirst() { inbox += reply }

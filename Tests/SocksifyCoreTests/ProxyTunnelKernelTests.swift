@@ -178,4 +178,44 @@ import Testing
         #expect(Self.failure(kernel) == .socketState(errno: EINTR))
         #expect(kernel.calls.last == "disconnect")
     }
+
+    // A loopback proxy (ssh -D, Tor, a local relay): the kernel has finished the TCP handshake
+    // before connect returns, so the greeting goes at once and tells the outcome.
+
+    static let loopbackEndpoint = Endpoint(ip("127.0.0.1"), port: 1080)
+
+    static func openOnLoopback(_ kernel: FakeKernel) throws(SocksError) {
+        try ProxyTunnel.open(fd: fd, chain: [ProxySpec(proto: .socks5, host: "127.0.0.1", port: 1080)],
+                             firstEndpoint: loopbackEndpoint, destination: web, timeouts: timeouts,
+                             socketFamily: AF_INET, kernel: kernel)
+    }
+
+    static func failureOnLoopback(_ kernel: FakeKernel) -> SocksError? {
+        do throws(SocksError) {
+            try openOnLoopback(kernel)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func aLoopbackProxyIsNotWaitedForBeforeTheGreeting() throws {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.blocking)
+        try Self.openOnLoopback(kernel)
+        #expect(kernel.calls == ["F_GETFL", "F_SETFL", "connect", "F_SETFL", "send", "poll", "recv", "send", "poll", "recv"])
+        #expect(kernel.flags[Self.fd] == Self.blocking)
+    }
+
+    @Test func aLoopbackProxyThatRefusesIsUnreachable() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.blocking)
+        kernel.connect = .inProgress(then: ECONNREFUSED)
+        #expect(Self.failureOnLoopback(kernel) == .proxyUnreachable(errno: ECONNREFUSED))
+        #expect(kernel.calls.last == "disconnect", "left as a failed plain connect")
+    }
+
+    @Test func aLoopbackProxyThatNeverAcceptsTimesOutConnecting() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.blocking)
+        kernel.proxyAccepts = false  // a full listen backlog: the SYN is dropped
+        #expect(Self.failureOnLoopback(kernel) == .timedOut(phase: "connecting to the proxy"))
+    }
 }

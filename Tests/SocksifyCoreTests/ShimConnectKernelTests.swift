@@ -49,6 +49,31 @@ import Testing
         #expect(kernel.facts(Self.fd) & SX_FACT_PEER != 0, "getpeername will answer the destination")
     }
 
+    @Test func aTunnelAnswersEISCONNWithoutAskingTheKernel() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR | O_NONBLOCK)
+        let shim = Self.shim(kernel)
+        shim.noteSocket(Self.fd, type: Int32(SOCK_STREAM.rawValue), protocol: 0)
+        #expect(Self.connect(shim, "93.184.216.34", 443).0 == 0)
+        let before = kernel.calls.count
+        let (result, errno) = Self.connect(shim, "93.184.216.34", 443)
+        #expect(result == -1 && errno == EISCONN)
+        #expect(kernel.calls.count == before, "no second handshake, no system call")
+    }
+
+    @Test func afUnspecEndsTheTunnelAndTheSocketMayConnectAgain() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR | O_NONBLOCK)
+        let shim = Self.shim(kernel)
+        shim.noteSocket(Self.fd, type: Int32(SOCK_STREAM.rawValue), protocol: 0)
+        #expect(Self.connect(shim, "93.184.216.34", 443).0 == 0)
+        var unspec = sockaddr()
+        unspec.sa_family = sa_family_t(AF_UNSPEC)
+        #expect(shim.connect(Self.fd, &unspec, socklen_t(MemoryLayout<sockaddr>.size)) == 0)
+        #expect(kernel.facts(Self.fd) & SX_FACT_PEER == 0, "no longer a tunnel")
+        kernel.connected.remove(Self.fd)  // as the kernel's AF_UNSPEC connect does
+        kernel.replies = [[0x05, 0x00], [0x05, 0x00, 0x00, 0x01, 10, 0, 0, 1, 0x04, 0x38]]
+        #expect(Self.connect(shim, "93.184.216.34", 443).0 == 0, "through the proxy again")
+    }
+
     @Test func anUnknownSocketIsAskedOnce() {
         let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR | O_NONBLOCK)
         let (result, _) = Self.connect(Self.shim(kernel), "93.184.216.34", 443)

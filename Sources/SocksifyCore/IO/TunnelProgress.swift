@@ -19,6 +19,8 @@ public struct TunnelProgress: Sendable {
     public private(set) var connected = false
     public private(set) var hop = 0
     var exchange: ResumableHandshake? = nil
+    /// The connect to a loopback proxy was not waited for: the first send tells its outcome.
+    var connectUnconfirmed = false
     var unsent: [UInt8] = []
 
     public init(chain: [ProxySpec], destination: SocksDestination, proxy: Endpoint, timeouts: Timeouts, kernel: Kernel) {
@@ -47,14 +49,21 @@ public struct TunnelProgress: Sendable {
     /// (`.socketState(EINTR)`, the progress kept).
     public mutating func finish(fd: Int32, kernel: Kernel = RealKernel.shared) throws(SocksError) {
         if !connected {
-            guard try waitFor(fd, events: Int16(POLLOUT), until: connectDeadline, on: kernel) else {
-                throw .timedOut(phase: "connecting to the proxy")
-            }
-            // Connect once more: it answers the outcome (0, or the error SO_ERROR would give) and
-            // moves the socket out of "connecting", so a later connect by the program answers
-            // EISCONN as it would direct.
-            if kernel.connect(fd, proxyAddress) != 0 && kernel.errno != EISCONN {
-                throw .proxyUnreachable(errno: kernel.errno)
+            if chain.isEmpty || !proxyAddress.address.isLoopback {
+                guard try waitFor(fd, events: Int16(POLLOUT), until: connectDeadline, on: kernel) else {
+                    throw .timedOut(phase: "connecting to the proxy")
+                }
+                // Connect once more: it answers the outcome (0, or the error SO_ERROR would give)
+                // and moves the socket out of "connecting".
+                if kernel.connect(fd, proxyAddress) != 0 && kernel.errno != EISCONN {
+                    throw .proxyUnreachable(errno: kernel.errno)
+                }
+            } else {
+                // On loopback the kernel has finished the TCP handshake (or refused it) before
+                // connect returns: the greeting goes out at once and its send tells the outcome,
+                // sparing a poll and a second connect. The socket stays "connecting" for the
+                // kernel's connect(), which the shim answers itself (EISCONN) once it is a tunnel.
+                connectUnconfirmed = true
             }
             connected = true
         }
@@ -64,7 +73,9 @@ public struct TunnelProgress: Sendable {
                 // The common case: the exchange straight through, recording what it takes to
                 // go on should a signal end a wait.
                 ownHandshakeDeadline = .after(milliseconds: handshakeMilliseconds, on: kernel)
-                var live = RecordingTransport(fd: fd, deadline: handshakeDeadline, kernel: kernel)
+                var live = RecordingTransport(fd: fd, deadline: handshakeDeadline, kernel: kernel,
+                                              connectUnconfirmed: connectUnconfirmed)
+                connectUnconfirmed = false
                 do throws(SocksError) {
                     _ = try ClientHandshake.connect(over: &live, proxy: chain[hop], to: next)
                     hop += 1
@@ -170,6 +181,9 @@ struct RecordingTransport: HandshakeTransport {
     let fd: Int32
     let deadline: Deadline
     let kernel: Kernel
+    /// The TCP connect was not waited for (a loopback proxy): a failure of the first send is
+    /// the connect's own, reported as such.
+    var connectUnconfirmed = false
     var sendsMade = 0
     var unsent: [UInt8] = []
     /// Every byte the proxy sent; kept only to resume an interrupted exchange.
@@ -182,6 +196,10 @@ struct RecordingTransport: HandshakeTransport {
             try sendAll(fd: fd, bytes, offset: &offset, deadline: deadline, kernel: kernel)
         } catch {
             unsent = Array(bytes[offset...])
+            if connectUnconfirmed && sendsMade == 1 {
+                if case .io(let e) = error { throw .proxyUnreachable(errno: e) }
+                if case .timedOut = error { throw .timedOut(phase: "connecting to the proxy") }
+            }
             throw error
         }
     }

@@ -10,11 +10,19 @@ extension Shim {
                 log.error("connect refused: an " + family + " address socksify cannot read (" + String(length) + " bytes); program sees EINVAL")
                 return fail(EINVAL)
             }
-            guard let association = associations.of(fd) else { return kernel.connect(fd, address, length) }
+            guard let association = associations.of(fd) else {
+                let result = kernel.connect(fd, address, length)
+                // AF_UNSPEC dissolves a TCP connection too: a tunnel no more.
+                if result == 0 { kernel.setFacts(fd, SX_FACT_PEER, 0) }
+                return result
+            }
             // AF_UNSPEC: the program dissolves its UDP "connection"; the association stays.
             association.peer = nil
             return kernel.connect(fd, address, length)
         }
+        // A tunnel is a connected socket (the kernel may still call it "connecting": see
+        // TunnelProgress.finish), so connect answers as it would on one.
+        if kernel.facts(fd) & SX_FACT_PEER != 0 { return fail(EISCONN) }
         guard let transport = transport(of: fd) else { return kernel.connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
         if transport == .udp { return connectDatagram(fd, destination: destination, address: address, length: length) }
         let attempt = trafficAttempt(transport, to: destination)

@@ -35,6 +35,8 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     var handlerWithoutRestart = true
 
     var nanoseconds: UInt64 = 1_000_000_000
+    /// The datagram side and the shim's own descriptors (FakeKernel+Datagrams.swift).
+    var udp = FakeDatagrams()
 
     init(programSocket fd: Int32, statusFlags: Int32, domain: Int32 = AF_INET) {
         flags[fd] = statusFlags

@@ -26,6 +26,14 @@ struct FakeDatagrams {
     /// Where dupHigh and moveHigh put copies; nil: no room (EMFILE).
     var nextHigh: Int32? = 1000
 
+    /// recv(2) on a datagram socket: the next datagram, cut to the buffer.
+    mutating func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ flags: Int32) -> Int {
+        let next = flags & Int32(MSG_PEEK) == 0 ? inbound[fd]!.removeFirst() : inbound[fd]![0]
+        let n = min(buffer.count, next.bytes.count)
+        for i in 0..<n { buffer[i] = next.bytes[i] }
+        return n
+    }
+
     /// A datagram from `source` for the program's socket `fd`.
     mutating func deliver(to fd: Int32, from source: Endpoint, _ bytes: [UInt8]) {
         inbound[fd, default: []].append(Datagram(fd: fd, address: source.sockaddrBytes, bytes: bytes))

@@ -99,6 +99,7 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     }
     func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ flags: Int32) -> Int {
         calls.append("recv")
+        if udp.inbound[fd]?.isEmpty == false { return udp.receive(fd, buffer, flags) }
         if inbox.isEmpty { return closesAfterReplies ? 0 : Int(fail(EAGAIN)) }
         let n = min(buffer.count, inbox.count)
         for i in 0..<n { buffer[i] = inbox[i] }

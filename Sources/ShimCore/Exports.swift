@@ -86,8 +86,8 @@ public func sxCoreRecvmsg(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>, 
 
 @_cdecl("sx_core_peer_dup")
 public func sxCorePeerDup(_ fd: Int32, _ copy: Int32) {
-    shim?.peers.copy(from: fd, to: copy)
-    _ = sx_fd_facts_set(copy, SX_FACT_PEER, SX_FACT_PEER)
+    guard let shim else { _ = sx_fd_facts_set(copy, SX_FACT_PEER, SX_FACT_PEER); return }
+    shim.copyPeer(from: fd, to: copy)
 }
 
 @_cdecl("sx_core_socket_error")
@@ -103,8 +103,8 @@ public func sxCoreSettle(_ fd: Int32) {
 
 @_cdecl("sx_core_forget_interrupted")
 public func sxCoreForgetInterrupted(_ fd: Int32) {
-    shim?.forgetInterrupted(fd)
-    sx_pending_mark(fd, 0)
+    guard let shim else { sx_pending_mark(fd, 0); return }
+    shim.forgetInterrupted(fd)
 }
 
 @_cdecl("sx_core_udp_close")

@@ -35,6 +35,8 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     var handlerWithoutRestart = true
 
     var nanoseconds: UInt64 = 1_000_000_000
+    /// The datagram side and the shim's own descriptors (FakeKernel+Datagrams.swift).
+    var udp = FakeDatagrams()
 
     init(programSocket fd: Int32, statusFlags: Int32, domain: Int32 = AF_INET) {
         flags[fd] = statusFlags
@@ -105,6 +107,7 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     }
     func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ flags: Int32) -> Int {
         calls.append("recv")
+        if udp.inbound[fd]?.isEmpty == false { return udp.receive(fd, buffer, flags) }
         if inbox.isEmpty { return closesAfterReplies ? 0 : Int(fail(EAGAIN)) }
         let n = min(buffer.count, inbox.count)
         for i in 0..<n { buffer[i] = inbox[i] }

@@ -37,6 +37,30 @@ public protocol Kernel: AnyObject {
     func setFacts(_ fd: Int32, _ mask: Int32, _ bits: Int32)
     /// SO_SNDTIMEO in milliseconds; nil when none is set.
     func sendTimeoutMilliseconds(_ fd: Int32) -> Int?
+
+    // The datagram path: the program's UDP socket, its association's control connection.
+    /// sendmsg(2) and recvmsg(2), as given.
+    func sendMessage(_ fd: Int32, _ message: UnsafePointer<msghdr>, _ flags: Int32) -> Int
+    func receiveMessage(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>, _ flags: Int32) -> Int
+    /// bind(2) to a sockaddr given as bytes.
+    func bind(_ fd: Int32, _ address: [UInt8]) -> Int32
+    /// getsockname(2)'s port; -1 on error.
+    func localPort(_ fd: Int32) -> Int32
+    /// fstat(2)'s st_ino: one socket, whatever its copies; 0 on error.
+    func socketInode(_ fd: Int32) -> UInt64
+    /// arc4random_uniform(3).
+    func random(below bound: UInt32) -> UInt32
+
+    // The descriptor registry's other facts, and the shim's own descriptors (sx_udp_mark &c.).
+    /// Bit 0: a UDP socket with an association; one load for a number never marked.
+    func udpMarked(_ fd: Int32) -> Bool
+    func setUDPMark(_ fd: Int32, _ on: Bool)
+    /// Bit 1: a descriptor the shim owns (a control connection).
+    func setOwnMark(_ fd: Int32, _ on: Bool)
+    /// fcntl(F_DUPFD_CLOEXEC) from the high base: a copy out of the program's way, or -1.
+    func dupHigh(_ fd: Int32) -> Int32
+    /// dupHigh, then close(2) of the original; fd itself when already high or there is no room.
+    func moveHigh(_ fd: Int32) -> Int32
 }
 
 /// The real kernel, through the real libc calls.
@@ -82,4 +106,21 @@ public final class RealKernel: Kernel, @unchecked Sendable {
         let ms = sx_socket_send_timeout_ms(fd)
         return ms > 0 ? Int(ms) : nil
     }
+    public func sendMessage(_ fd: Int32, _ message: UnsafePointer<msghdr>, _ flags: Int32) -> Int {
+        sx_real_sendmsg(fd, message, flags)
+    }
+    public func receiveMessage(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>, _ flags: Int32) -> Int {
+        sx_real_recvmsg(fd, message, flags)
+    }
+    public func bind(_ fd: Int32, _ address: [UInt8]) -> Int32 {
+        address.withUnsafeBytes { sx_real_bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
+    }
+    public func localPort(_ fd: Int32) -> Int32 { sx_socket_local_port(fd) }
+    public func socketInode(_ fd: Int32) -> UInt64 { sx_socket_inode(fd) }
+    public func random(below bound: UInt32) -> UInt32 { arc4random_uniform(bound) }
+    public func udpMarked(_ fd: Int32) -> Bool { sx_udp_marked(fd) != 0 }
+    public func setUDPMark(_ fd: Int32, _ on: Bool) { _ = sx_udp_mark(fd, on ? 1 : 0) }
+    public func setOwnMark(_ fd: Int32, _ on: Bool) { _ = sx_own_mark(fd, on ? 1 : 0) }
+    public func dupHigh(_ fd: Int32) -> Int32 { sx_dup_high(fd) }
+    public func moveHigh(_ fd: Int32) -> Int32 { sx_move_high(fd) }
 }

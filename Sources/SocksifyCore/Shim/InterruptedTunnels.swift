@@ -105,7 +105,9 @@ extension Shim {
         settleInterrupted(fd, interruptible: false)
     }
 
+    /// close(2) or a dup over it: the tunnel is forgotten, and so is the registry's mark of it.
     public func forgetInterrupted(_ fd: Int32) {
         interrupted.forget(fd)
+        kernel.setFacts(fd, 4, 0)
     }
 }

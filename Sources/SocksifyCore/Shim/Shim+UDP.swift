@@ -39,7 +39,7 @@ extension Shim {
         if let named {
             let nameLength = socklen_t(message.pointee.msg_namelen)
             guard let destination = Endpoint(sockaddr: UnsafeRawPointer(named), length: Int(nameLength))
-                ?? Shim.unspecifiedAsIPv4(fd, named, nameLength) else {
+                ?? unspecifiedAsIPv4(fd, named, nameLength) else {
                 guard let family = Shim.internetFamily(named.assumingMemoryBound(to: sockaddr.self), nameLength) else { return passToLibc }
                 log.error("send refused: an " + family + " address socksify cannot read (" + String(nameLength) + " bytes); program sees EINVAL")
                 return Int(fail(EINVAL))
@@ -74,9 +74,9 @@ extension Shim {
 
     /// AF_UNSPEC with a sockaddr_in's length, on an IPv4 socket that is not a stream: Linux's
     /// UDP (and UDP-Lite, raw) send reads it as AF_INET, so it is routed as that address.
-    static func unspecifiedAsIPv4(_ fd: Int32, _ name: UnsafeMutableRawPointer, _ length: socklen_t) -> Endpoint? {
+    func unspecifiedAsIPv4(_ fd: Int32, _ name: UnsafeMutableRawPointer, _ length: socklen_t) -> Endpoint? {
         guard length >= 16, Int32(name.load(as: sa_family_t.self)) == AF_UNSPEC,
-              sx_socket_domain(fd) == AF_INET, sx_socket_type(fd) != Int32(SOCK_STREAM.rawValue) else { return nil }
+              kernel.socketDomain(fd) == AF_INET, kernel.socketType(fd) != Int32(SOCK_STREAM.rawValue) else { return nil }
         var bytes = [UInt8](repeating: 0, count: 16)
         bytes.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: name, count: 16)) }
         withUnsafeBytes(of: sa_family_t(AF_INET)) { bytes[0] = $0[0]; bytes[1] = $0[1] }
@@ -114,7 +114,7 @@ extension Shim {
         var unnamed = message.pointee
         unnamed.msg_name = nil
         unnamed.msg_namelen = 0
-        return sx_real_sendmsg(fd, &unnamed, flags)
+        return kernel.sendMessage(fd, &unnamed, flags)
     }
 
     func sendWrapped(_ fd: Int32, _ association: UDPAssociation, asked: SocksDestination,
@@ -149,7 +149,7 @@ extension Shim {
                     wrapped.msg_iovlen = vectorBuffer.count
                     wrapped.msg_control = message.pointee.msg_control
                     wrapped.msg_controllen = message.pointee.msg_controllen
-                    let sent = sx_real_sendmsg(fd, &wrapped, flags)
+                    let sent = kernel.sendMessage(fd, &wrapped, flags)
                     return sent < 0 ? -1 : max(0, sent - headerBytes.count)
                 }
             }
@@ -158,25 +158,25 @@ extension Shim {
 
     /// Opens the association for `fd` with the first candidate proxy that works.
     func openAssociation(_ fd: Int32, candidates: [Int], for asked: SocksDestination) -> UDPAssociation? {
-        let now = sx_monotonic_ns()
+        let now = kernel.monotonicNanoseconds()
         var order = candidates.filter { !roster.isDead($0, now: now) }
         if order.isEmpty { order = candidates }
         var lastErrno = EHOSTUNREACH
         for candidate in order {
             let label = roster.label(candidate)
             let what = "udp " + asked.text + " via " + label
-            let start = sx_monotonic_ns()
+            let start = kernel.monotonicNanoseconds()
             switch associate(fd, proxy: candidate, label: label) {
             case .success(let association):
                 if log.verbose {
-                    log.info(what + " association ok (relay " + association.relay.text + ") " + Log.milliseconds(sx_monotonic_ns() - start))
+                    log.info(what + " association ok (relay " + association.relay.text + ") " + Log.milliseconds(kernel.monotonicNanoseconds() - start))
                 }
                 return association
             case .failure(let error):
                 log.error(what + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
                 lastErrno = error.errno
                 guard error.isProxyFailure, candidates.count > 1 else { return fail(lastErrno) == 0 ? nil : nil }
-                roster.markDead(candidate, until: sx_monotonic_ns() + UInt64(router.rules.options.failoverRetryMilliseconds) * 1_000_000)
+                roster.markDead(candidate, until: kernel.monotonicNanoseconds() + UInt64(router.rules.options.failoverRetryMilliseconds) * 1_000_000)
             }
         }
         _ = fail(lastErrno)
@@ -193,31 +193,32 @@ extension Shim {
         case .success(let found): endpoint = found
         case .failure(let problem): return .failure(.invalidRequest(problem.message))
         }
-        let control = sx_real_socket(endpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard control >= 0 else { return .failure(.io(errno: sx_errno())) }
+        let control = kernel.socket(endpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+        guard control >= 0 else { return .failure(.io(errno: kernel.errno)) }
         let relay: Endpoint
         do throws(SocksError) {
-            try ProxyTunnel.connectToProxy(fd: control, target: endpoint, timeouts: settings.timeouts)
-            var transport = SocketTransport(fd: control, deadline: .after(milliseconds: settings.timeouts.handshakeMilliseconds))
+            try ProxyTunnel.connectToProxy(fd: control, target: endpoint, timeouts: settings.timeouts, kernel: kernel)
+            var transport = SocketTransport(fd: control, deadline: .after(milliseconds: settings.timeouts.handshakeMilliseconds, on: kernel),
+                                            kernel: kernel)
             let bound = try ClientHandshake.associate(over: &transport, proxy: spec, family: endpoint.family)
             guard case .ip(let address) = bound.address else {
                 throw SocksError.malformedReply("the UDP relay is given as a name")
             }
             // A relay of 0.0.0.0 or :: means "the proxy's own address".
             relay = Endpoint(address.isUnspecified ? endpoint.address : address, port: bound.port)
-            if sx_socket_domain(fd) == AF_INET && relay.family == AF_INET6 {
+            if kernel.socketDomain(fd) == AF_INET && relay.family == AF_INET6 {
                 throw SocksError.unsupportedDestination("the UDP relay is IPv6 and the socket IPv4")
             }
             try bindIfNeeded(fd)
         } catch {
-            _ = sx_real_close(control)
+            _ = kernel.close(control)
             if case .socks5Refused(let code) = error, code == .commandNotSupported {
                 return .failure(.socks5Refused(code))  // microsocks: "command not supported"
             }
             return .failure(error)
         }
-        let association = UDPAssociation(control: control, relay: relay, proxyLabel: label, family: sx_socket_domain(fd))
-        associations.attach(association, to: fd, inode: sx_socket_inode(fd))
+        let association = UDPAssociation(control: control, relay: relay, proxyLabel: label, family: kernel.socketDomain(fd), kernel: kernel)
+        associations.attach(association, to: fd, inode: kernel.socketInode(fd))
         return .success(association)
     }
 
@@ -226,19 +227,18 @@ extension Shim {
     /// port when the program later dissolves a UDP "connection" (connect AF_UNSPEC), and the
     /// relay knows the socket by its port.
     func bindIfNeeded(_ fd: Int32) throws(SocksError) {
-        guard sx_socket_local_port(fd) == 0 else { return }
+        guard kernel.localPort(fd) == 0 else { return }
         for _ in 0..<32 {
-            let port = UInt16(32768 + arc4random_uniform(28232))  // Linux's default ephemeral range
+            let port = UInt16(32768 + kernel.random(below: 28232))  // Linux's default ephemeral range
             if bind(fd, port: port) == 0 { return }
-            if sx_errno() != EADDRINUSE { break }
+            if kernel.errno != EADDRINUSE { break }
         }
-        if bind(fd, port: 0) != 0 && sx_errno() != EINVAL { throw .io(errno: sx_errno()) }
+        if bind(fd, port: 0) != 0 && kernel.errno != EINVAL { throw .io(errno: kernel.errno) }
     }
 
     func bind(_ fd: Int32, port: UInt16) -> Int32 {
-        let any = sx_socket_domain(fd) == AF_INET6 ? Endpoint(.v6(IPv6Address(high: 0, low: 0)), port: port) : Endpoint(.v4(IPv4Address(0)), port: port)
-        let bytes = any.sockaddrBytes
-        return bytes.withUnsafeBytes { sx_real_bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
+        let any = kernel.socketDomain(fd) == AF_INET6 ? Endpoint(.v6(IPv6Address(high: 0, low: 0)), port: port) : Endpoint(.v4(IPv4Address(0)), port: port)
+        return kernel.bind(fd, any.sockaddrBytes)
     }
 
     /// connect(2) on a UDP socket whose destination goes through a proxy: the socket is
@@ -250,19 +250,19 @@ extension Shim {
                 association.peer = nil
                 association.noteDirectPeer(destination)
             }
-            return sx_real_connect(fd, address, length)
+            return kernel.connect(fd, address, length)
         case .refuse(let errno, let why):
             log.error("connect udp " + destination.text + " refused: " + why + "; program sees " + ErrnoName.name(errno))
             return fail(errno)
         case .proxy(let candidates, let asked):
-            guard sx_socket_protocol(fd) == Int32(IPPROTO_UDP) else { return sx_real_connect(fd, address, length) }
+            guard kernel.socketProtocol(fd) == Int32(IPPROTO_UDP) else { return kernel.connect(fd, address, length) }
             guard let association = associations.of(fd) ?? associations.ofSocket(fd) ?? openAssociation(fd, candidates: candidates, for: asked) else {
                 return -1
             }
             association.peer = (destination, asked)
-            let relay = sx_socket_domain(fd) == AF_INET6 ? association.relay.asIPv6 : association.relay
+            let relay = kernel.socketDomain(fd) == AF_INET6 ? association.relay.asIPv6 : association.relay
             let bytes = relay.sockaddrBytes
-            return bytes.withUnsafeBytes { sx_real_connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
+            return bytes.withUnsafeBytes { kernel.connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
         }
     }
 
@@ -289,7 +289,7 @@ extension Shim {
                     ours.msg_iovlen = 1
                     ours.msg_control = message.pointee.msg_control
                     ours.msg_controllen = controlLength
-                    let n = sx_real_recvmsg(fd, &ours, flags)
+                    let n = kernel.receiveMessage(fd, &ours, flags)
                     return (n, Int(ours.msg_namelen), Int(ours.msg_controllen), ours.msg_flags)
                 }
             }
@@ -318,8 +318,8 @@ extension Shim {
             guard accepted else {
                 // Not a datagram for the program: consume it if it was only peeked, then wait
                 // for the next unless the program asked not to block.
-                if flags & Int32(MSG_PEEK) != 0 { _ = sx_real_recv(fd, nil, 0, flags & ~Int32(MSG_PEEK)) }
-                if flags & Int32(MSG_DONTWAIT) != 0 || sx_get_status_flags(fd) & O_NONBLOCK != 0 {
+                if flags & Int32(MSG_PEEK) != 0 { _ = kernel.receive(fd, UnsafeMutableRawBufferPointer(start: nil, count: 0), flags & ~Int32(MSG_PEEK)) }
+                if flags & Int32(MSG_DONTWAIT) != 0 || kernel.statusFlags(fd) & O_NONBLOCK != 0 {
                     return Int(fail(EAGAIN))
                 }
                 continue

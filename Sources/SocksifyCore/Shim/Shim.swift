@@ -11,7 +11,7 @@ public final class Shim: @unchecked Sendable {
     public let roster: ProxyRoster
     public let names: NameResolver
     public let localNames = LocalNames()
-    public let associations = UDPAssociations()
+    public let associations: UDPAssociations
     /// The system calls of the connect path: the real ones, or a fake kernel in unit tests.
     public let kernel: Kernel
     /// The rules and settings as the verdict needs them, built once (not on every connect).
@@ -26,6 +26,7 @@ public final class Shim: @unchecked Sendable {
                 environment: @escaping (String) -> String?, heldNameMap: HeldNameMap? = nil,
                 kernel: Kernel = RealKernel.shared) {
         self.kernel = kernel
+        associations = UDPAssociations(kernel: kernel)
         var settings = given
         log = Log(verbose: settings.verbose, quiet: settings.quiet, program: HostName.string(program.names[0]))
         for problem in settings.problems { log.error("ignores a setting: " + problem) }

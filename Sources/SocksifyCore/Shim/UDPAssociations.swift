@@ -7,6 +7,8 @@ public final class UDPAssociation: @unchecked Sendable {
     public private(set) var control: Int32
     public let relay: Endpoint
     public let proxyLabel: String
+    /// Where its system calls go: the real kernel, or a fake in unit tests.
+    let kernel: Kernel
     /// The program socket's family (AF_INET or AF_INET6), asked once rather than per datagram.
     public let family: Int32
     /// The relay as the program's socket addresses it, as sockaddr bytes.
@@ -58,9 +60,10 @@ public final class UDPAssociation: @unchecked Sendable {
         return namedPeers.first { $0.port == port }?.endpoint
     }
 
-    init(control: Int32, relay: Endpoint, proxyLabel: String, family: Int32) {
-        self.control = sx_move_high(control)
-        _ = sx_own_mark(self.control, 1)
+    init(control: Int32, relay: Endpoint, proxyLabel: String, family: Int32, kernel: Kernel) {
+        self.kernel = kernel
+        self.control = kernel.moveHigh(control)
+        kernel.setOwnMark(self.control, true)
         self.relay = relay
         self.proxyLabel = proxyLabel
         self.family = family
@@ -69,7 +72,7 @@ public final class UDPAssociation: @unchecked Sendable {
 
     /// False once the proxy has closed the control connection (it ends the association).
     func isAlive() -> Bool {
-        let now = sx_monotonic_ns()
+        let now = kernel.monotonicNanoseconds()
         sx_lock()
         let skip = dead || now &- checkedAt < 50_000_000
         let fd = control
@@ -77,11 +80,10 @@ public final class UDPAssociation: @unchecked Sendable {
         let known = !dead
         sx_unlock()
         if skip { return known }
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard sx_real_poll(&descriptor, 1, 0) > 0 else { return true }
+        guard kernel.poll(fd, Int16(POLLIN), 0) > 0 else { return true }
         var byte: UInt8 = 0
-        let n = sx_real_recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
-        guard n == 0 || (n < 0 && sx_errno() != EAGAIN && sx_errno() != EINTR) else { return true }
+        let n = withUnsafeMutableBytes(of: &byte) { kernel.receive(fd, $0, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) }
+        guard n == 0 || (n < 0 && kernel.errno != EAGAIN && kernel.errno != EINTR) else { return true }
         sx_lock()
         dead = true
         sx_unlock()
@@ -90,11 +92,11 @@ public final class UDPAssociation: @unchecked Sendable {
 
     /// Moves the control connection to another high number (called under the lock).
     fileprivate func relocate() {
-        let moved = sx_dup_high(control)
-        _ = sx_own_mark(control, 0)
+        let moved = kernel.dupHigh(control)
+        kernel.setOwnMark(control, false)
         guard moved >= 0 else { dead = true; control = -1; return }  // no room: the association ends
         control = moved
-        _ = sx_own_mark(moved, 1)
+        kernel.setOwnMark(moved, true)
     }
 }
 
@@ -103,11 +105,12 @@ public final class UDPAssociation: @unchecked Sendable {
 public final class UDPAssociations: @unchecked Sendable {
     private var bySocket: [UInt64: UDPAssociation] = [:]
     private var byDescriptor: [Int32: UDPAssociation] = [:]
+    let kernel: Kernel
 
-    public init() {}
+    public init(kernel: Kernel = RealKernel.shared) { self.kernel = kernel }
 
     public func of(_ fd: Int32) -> UDPAssociation? {
-        guard sx_udp_marked(fd) != 0 else { return nil }
+        guard kernel.udpMarked(fd) else { return nil }
         sx_lock()
         defer { sx_unlock() }
         return byDescriptor[fd]
@@ -115,7 +118,7 @@ public final class UDPAssociations: @unchecked Sendable {
 
     /// The association of the socket behind `fd` if another descriptor of it has one (a dup).
     public func ofSocket(_ fd: Int32) -> UDPAssociation? {
-        let inode = sx_socket_inode(fd)
+        let inode = kernel.socketInode(fd)
         sx_lock()
         let found = bySocket[inode]
         sx_unlock()
@@ -131,12 +134,12 @@ public final class UDPAssociations: @unchecked Sendable {
         }
         bySocket[inode] = association
         sx_unlock()
-        _ = sx_udp_mark(fd, 1)
+        kernel.setUDPMark(fd, true)
     }
 
     /// close(2), or dup2/dup3 over it: the descriptor no longer refers to the socket.
     public func detach(_ fd: Int32) {
-        _ = sx_udp_mark(fd, 0)
+        kernel.setUDPMark(fd, false)
         sx_lock()
         var closing: UDPAssociation? = nil
         if let association = byDescriptor.removeValue(forKey: fd) {
@@ -147,9 +150,9 @@ public final class UDPAssociations: @unchecked Sendable {
             }
         }
         let control = closing?.control ?? -1
-        if control >= 0 { _ = sx_own_mark(control, 0) }
+        if control >= 0 { kernel.setOwnMark(control, false) }
         sx_unlock()
-        if control >= 0 { _ = sx_real_close(control) }
+        if control >= 0 { _ = kernel.close(control) }
     }
 
     /// The program is about to close or replace `fd`, which the shim owns: move it first.
@@ -167,6 +170,6 @@ public final class UDPAssociations: @unchecked Sendable {
         sx_lock()
         let association = byDescriptor[fd]
         sx_unlock()
-        if let association { attach(association, to: copy, inode: sx_socket_inode(copy)) }
+        if let association { attach(association, to: copy, inode: kernel.socketInode(copy)) }
     }
 }

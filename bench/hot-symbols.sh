@@ -7,6 +7,7 @@
 # Names that later disappear are skipped by the linker: a stale list only costs memory.
 #
 #   swift build -c release && bench/hot-symbols.sh
+#   rm .build/release/libsocksify-preload.so && swift build -c release   # SwiftPM does not see the list change
 #
 # Needs valgrind, gcc, microsocks; no root (loopback, SOCKSIFY_PROXY_LOOPBACK=1).
 set -euo pipefail

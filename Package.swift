@@ -5,6 +5,8 @@ import PackageDescription
 // and the tests) and as Embedded Swift (ShimCore, a symlink to the same sources plus the C entry
 // points) for the library that loads into other people's programs. See ../shared/PRELOAD-NOTES.md.
 let versionScript = Context.packageDirectory + "/Sources/CShim/exports.map"
+let hotSymbols = Context.packageDirectory + "/Sources/CShim/hot-symbols.txt"
+let layoutScript = Context.packageDirectory + "/Sources/CShim/layout.ld"
 
 let package = Package(
     name: "socksify",
@@ -19,7 +21,7 @@ let package = Package(
     targets: [
         // libc declarations for both compilations (Embedded Swift has no Glibc module) and the
         // pointers to the real libc functions, so the core never calls its own interposers.
-        .target(name: "SocksifyLibc", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "SocksifyLibc", cSettings: [.unsafeFlags(["-fvisibility=hidden", "-ffunction-sections", "-fdata-sections"])]),
         .target(name: "SocksifyCore", dependencies: ["SocksifyLibc"]),
         .target(
             name: "ShimCore",
@@ -28,13 +30,16 @@ let package = Package(
             exclude: ["Core/Program"],
             swiftSettings: [
                 .enableExperimentalFeature("Embedded"),
-                .unsafeFlags(["-wmo", "-Osize"]),
+                // One section per function, so the link can drop unused ones and order the rest.
+                // (The frontend keeps an object whose LLVM IR did not change, so after changing
+                // only code-generation flags, delete .build/*/ShimCore.build/*.o.)
+                .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections"]),
             ]
         ),
         .target(
             name: "CShim",
             dependencies: ["ShimCore", "SocksifyLibc"],
-            cSettings: [.unsafeFlags(["-fvisibility=hidden", "-O2"])],
+            cSettings: [.unsafeFlags(["-fvisibility=hidden", "-O2", "-ffunction-sections", "-fdata-sections"])],
             linkerSettings: [
                 .linkedLibrary("dl"),
                 .unsafeFlags([
@@ -43,6 +48,10 @@ let package = Package(
                     "-use-ld=lld",
                     "-Xlinker", "--version-script=\(versionScript)",
                     "-Xlinker", "-z", "-Xlinker", "nodelete",
+                    // Unused functions out; the ones a connection runs first (bench/hot-symbols.sh).
+                    "-Xlinker", "--gc-sections",
+                    "-Xlinker", "--symbol-ordering-file=\(hotSymbols)", "-Xlinker", "--no-warn-symbol-ordering",
+                    "-Xlinker", layoutScript,
                 ]),
                 // A release shim carries no debug info: smaller to map, and valgrind 3.19 cannot
                 // read the DWARF that lld writes.

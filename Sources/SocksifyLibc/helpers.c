@@ -1,6 +1,7 @@
 // Wrappers for libc features Swift cannot reach directly: variadic calls, errno, globals.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/auxv.h>
@@ -9,6 +10,10 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+#include <sys/single_threaded.h>
+#define SX_HAVE_SINGLE_THREADED 1
+#endif
 
 int sx_errno(void) { return errno; }
 void sx_set_errno(int value) { errno = value; }
@@ -62,9 +67,28 @@ uint64_t sx_socket_inode(int fd) {
     return fstat(fd, &info) == 0 ? (uint64_t)info.st_ino : 0;
 }
 
+// The vDSO's clock_gettime, found on first use; libc's own wrapper lies on a page of libc that
+// programs seldom touch, and each such page costs them 64 KiB of resident memory (fault-around).
+// Without a vDSO (valgrind), libc's.
+typedef int (*clock_fn)(clockid_t, struct timespec *);
+static int first_clock(clockid_t id, struct timespec *now);
+static clock_fn monotonic_clock = first_clock;
+static int first_clock(clockid_t id, struct timespec *now) {
+    clock_fn fn = NULL;
+    void *vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
+#if defined(__x86_64__)
+    if (vdso) fn = (clock_fn)dlsym(vdso, "__vdso_clock_gettime");
+#elif defined(__aarch64__)
+    if (vdso) fn = (clock_fn)dlsym(vdso, "__kernel_clock_gettime");
+#endif
+    if (fn == NULL) fn = clock_gettime;
+    __atomic_store_n(&monotonic_clock, fn, __ATOMIC_RELAXED);
+    return fn(id, now);
+}
+
 uint64_t sx_monotonic_ns(void) {
     struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    __atomic_load_n(&monotonic_clock, __ATOMIC_RELAXED)(CLOCK_MONOTONIC, &now);
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
@@ -94,6 +118,10 @@ void sx_write_stderr(const void *bytes, size_t count) {
 
 // A plain pthread mutex with atfork handlers: a child forked while another thread held the
 // lock gets a fresh, unlocked one (Synchronization.Mutex traps there, see PRELOAD-NOTES.md).
+// The handlers matter only once a second thread exists: while the process is single-threaded
+// (glibc's __libc_single_threaded, which only pthread_create clears) no other thread can hold
+// the lock across a fork, and registering costs a single-threaded program ~130 KiB of libc
+// pages (bench/README.md, section 4).
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void before_fork(void) { pthread_mutex_lock(&lock); }
@@ -102,7 +130,11 @@ static void after_fork_child(void) { pthread_mutex_init(&lock, NULL); }
 static void register_atfork(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
 
 void sx_lock(void) {
+#if SX_HAVE_SINGLE_THREADED
+    if (!__libc_single_threaded) pthread_once(&atfork_once, register_atfork);
+#else
     pthread_once(&atfork_once, register_atfork);
+#endif
     pthread_mutex_lock(&lock);
 }
 void sx_unlock(void) { pthread_mutex_unlock(&lock); }

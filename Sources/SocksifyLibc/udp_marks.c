@@ -11,8 +11,10 @@
 // sx_udp_marked_below_limit() in socksify_shim.h are the same test, inline, for read and write.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
+#include <linux/kcmp.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 
@@ -24,16 +26,50 @@ __attribute__((visibility("hidden"))) unsigned char *sx_udp_marks_table;
 __attribute__((visibility("hidden"))) unsigned int sx_udp_marks_limit;
 
 // The process whose bookkeeping the table is. A vfork child runs in its parent's memory: its
-// close_range before exec must not tear down the parent's associations.
+// close_range before exec must not tear down the parent's associations. A forked child has its
+// own copy of the table and becomes its owner. Without an atfork handler (registering one costs
+// a program ~130 KiB of libc pages, bench/README.md section 4): `claimed` sits on a page that
+// fork wipes (MADV_WIPEONFORK) and vfork shares, so a process that finds it 0 is a forked child,
+// or a vfork child of one that has not claimed the table yet, which kcmp tells apart (it shares
+// its parent's memory). Kernels before 4.14 (no MADV_WIPEONFORK) get the atfork handler.
 static pid_t owner;
-static void owner_is_me(void) { owner = getpid(); }
+static volatile int *claimed;
+
+static long (*real_syscall)(long, ...);
+static long raw_syscall(long number, long a, long b, long c) {
+    long (*fn)(long, ...) = __atomic_load_n(&real_syscall, __ATOMIC_RELAXED);
+    if (fn == NULL) {  // libc's, not the shim's own syscall()
+        fn = (long (*)(long, ...))sx_real_symbol("syscall");
+        __atomic_store_n(&real_syscall, fn, __ATOMIC_RELAXED);
+    }
+    return fn(number, a, b, c);
+}
+// (libc's getpid is on a page of its own, as costly as the atfork handler's)
+static pid_t current_pid(void) { return (pid_t)raw_syscall(SYS_getpid, 0, 0, 0); }
+
+static void owner_is_me(void) { owner = current_pid(); }
 static void owner_init(void) {
     owner_is_me();
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page != MAP_FAILED && madvise(page, 4096, MADV_WIPEONFORK) == 0) {
+        *(volatile int *)page = 1;
+        claimed = page;
+        return;
+    }
+    if (page != MAP_FAILED) munmap(page, 4096);
     pthread_atfork(NULL, NULL, owner_is_me);
 }
 int sx_marks_borrowed(void) {
     if (__atomic_load_n(&sx_udp_marks_table, __ATOMIC_ACQUIRE) == NULL) return 0;
-    return getpid() != owner;
+    pid_t me = current_pid();
+    if (claimed != NULL && *claimed == 0) {
+        // kcmp: 0 when the parent shares this process's memory (a vfork child). Where it is not
+        // allowed, claim: what the atfork handler did.
+        if (raw_syscall(SYS_kcmp, me, getppid(), KCMP_VM) == 0) return 1;
+        owner = me;
+        *claimed = 1;
+    }
+    return me != owner;
 }
 
 static void raise_limit(int fd) {

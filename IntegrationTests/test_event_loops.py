@@ -1,26 +1,22 @@
 """Event loops under socksify: a proxied non-blocking connect must not freeze the loop.
 
-Today a non-blocking connect through a proxy runs the whole SOCKS exchange inside connect()
-and returns 0, so one event loop waits out every handshake in turn.  docs/async-handshake.md
-plans connect() -> EINPROGRESS with the program's own poll/epoll driving the exchange.  These
-tests are the proof for that work.  Each one either passes today or is marked
-xfail(strict=True): those turn into failures ("XPASS(strict)") the day the work lands, and
-the marker then comes off.
+A non-blocking connect through a proxy answers EINPROGRESS at once and the program's own
+poll/select/epoll waits drive the exchange (docs/async-handshake.md), so one event loop runs
+every handshake at the same time and is never frozen by one.  These tests are the proof.
 
   * Node.js, 20 concurrent http.get, a 1 ms setInterval measuring the longest loop gap.
   * Python asyncio, 100 concurrent open_connection, a ticker task measuring loop stalls.
   * curl --parallel, 20 transfers at once.
     (each of the three: one run in a module fixture; one test that every response came,
-     through the proxy, which passes today and must keep passing; one timing test, xfail)
+     through the proxy; one timing test: the loop never stalls, the handshakes overlap)
   * Edge-triggered epoll in C (clients/epoll_et_connect.c): EPOLLOUT|EPOLLET, and the nginx
     style single EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET registration; plus a refusal seen
-    through it.  Passes today (connect returns 0, the edge comes at EPOLL_CTL_ADD) and must
-    keep passing (the edge must come when the tunnel is up, not before, not never).
+    through it: the edge comes when the tunnel is up, not before, not never.
   * A server-first protocol: after EINPROGRESS the client waits only for readable (poll,
-    epoll, select) and reads the banner.  Passes today, must keep passing.
+    epoll, select) and reads the banner.
   * The program's own limit: curl --max-time 1 and python settimeout(2) against a proxy
     that never answers, with a 20 s handshake timeout: they must give up at their own
-    limit, not the proxy's (xfail today: they wait the 20 s).
+    limit, not the proxy's 20 s.
 
 The project server (servers/socks_test_server.py) adds the delays: slow=0.05 sleeps 50 ms
 before each reply (two replies per SOCKS5 handshake without auth: 100 ms), --connect-delay
@@ -40,9 +36,6 @@ import pytest
 
 from conftest import (CLIENTS, PROJECT_OUT, PYTHON, REQUIRE_SOCKSIFY, SCRIPTS, SERVERS,
                       ManagedProcess, ProjectSocksServer, clean_env, run)
-
-ASYNC_XFAIL = pytest.mark.xfail(
-    strict=True, reason="asynchronous handshakes not built yet (docs/async-handshake.md)")
 
 NODE_SCRIPT = SCRIPTS / "node_http_burst.js"
 LOOP_CLIENTS = SCRIPTS / "event_loop_clients.py"
@@ -125,7 +118,6 @@ def test_node_all_responses_through_proxy(node_burst):
     assert len(ok_entries(proxy)) == NODE_N, proxy.entries()
 
 
-@ASYNC_XFAIL
 def test_node_loop_not_blocked_by_handshakes(node_burst):
     """Today the longest gap is about the sum of the 20 handshakes (~2 s)."""
     r, res, _ = node_burst
@@ -161,7 +153,6 @@ def test_asyncio_all_responses_through_proxy(asyncio_burst):
     assert len(ok_entries(proxy)) == ASYNCIO_N, proxy.entries()
 
 
-@ASYNC_XFAIL
 def test_asyncio_loop_not_blocked_by_handshakes(asyncio_burst):
     """Today the loop stalls for all 100 handshakes in a row (~10 s)."""
     r, res, _ = asyncio_burst
@@ -215,7 +206,6 @@ def test_curl_parallel_all_through_proxy(curl_parallel):
     assert len(ok_entries(proxy)) == CURL_N, proxy.entries()
 
 
-@ASYNC_XFAIL
 def test_curl_parallel_handshakes_overlap(curl_parallel):
     """curl starts every transfer's clock at once, so the slowest transfer's time_total is
     the whole run.  One after the other, 20 handshakes take 2 s; at once, ~0.1 s."""
@@ -331,7 +321,6 @@ def run_bounded(socksify, argv, rules, bound):
                 "handshake (handshake timeout 20 s)\n%s" % (bound, timed_out))
 
 
-@ASYNC_XFAIL
 def test_curl_max_time_ends_a_silent_handshake(socksify, silent_rules, patient_target):
     curl = shutil.which("curl")
     if not curl:
@@ -344,7 +333,6 @@ def test_curl_max_time_ends_a_silent_handshake(socksify, silent_rules, patient_t
     assert t and 0.9 <= t[0] < 2.0, r
 
 
-@ASYNC_XFAIL
 def test_python_settimeout_ends_a_silent_handshake(socksify, silent_rules, patient_target):
     """socket.settimeout(2) makes the socket non-blocking and waits in poll() for 2 s: the
     program must get its own "timed out" (no errno) at 2 s, not ETIMEDOUT at 20 s."""

@@ -18,7 +18,9 @@ static void forget(int fd) {
     if (facts & 2) sx_core_relocate_own(fd);
     if (facts & 1) sx_core_udp_close(fd);
     if (facts & 4) sx_core_forget_interrupted(fd);
-    if (facts & (SX_FACT_KIND | SX_FACT_PEER | SX_FACT_SNDTIMEO)) sx_fd_facts_set(fd, SX_FACT_KIND | SX_FACT_PEER | SX_FACT_SNDTIMEO, 0);
+    if (facts & SX_FACT_EPOLL) sx_epoll_forget(fd);
+    int noted = SX_FACT_KIND | SX_FACT_PEER | SX_FACT_SNDTIMEO | SX_FACT_EPOLL;
+    if (facts & noted) sx_fd_facts_set(fd, noted, 0);
 }
 
 // Before fd is copied: an interrupted tunnel is finished first (the copy is a plain socket).

@@ -96,6 +96,28 @@ public func sxCoreSocketError(_ fd: Int32) -> Int32 {
     return shim.socketError(fd)
 }
 
+@_cdecl("sx_core_async_need")
+public func sxCoreAsyncNeed(_ fd: Int32, _ deadline: UnsafeMutablePointer<UInt64>) -> Int32 {
+    guard let shim else { return 0 }
+    return shim.asyncNeed(fd, deadline: &deadline.pointee)
+}
+
+@_cdecl("sx_core_async_step")
+public func sxCoreAsyncStep(_ fd: Int32) -> Int32 {
+    guard let shim else { return 0 }
+    return shim.asyncStepCode(fd)
+}
+
+@_cdecl("sx_core_async_soonest")
+public func sxCoreAsyncSoonest() -> UInt64 {
+    shim?.asyncSoonestDeadline() ?? UInt64.max
+}
+
+@_cdecl("sx_core_async_expire")
+public func sxCoreAsyncExpire() {
+    shim?.asyncExpire()
+}
+
 @_cdecl("sx_core_settle")
 public func sxCoreSettle(_ fd: Int32) {
     _ = shim?.settleBeforeIO(fd)

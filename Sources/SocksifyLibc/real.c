@@ -50,6 +50,14 @@ REAL(write, ssize_t, (int fd, const void *b, size_t n), (fd, b, n))
 REAL(dup, int, (int fd), (fd))
 REAL(getsockopt, int, (int fd, int l, int n, void *v, socklen_t *len), (fd, l, n, v, len))
 REAL(setsockopt, int, (int fd, int l, int n, const void *v, socklen_t len), (fd, l, n, v, len))
+// The waits an asynchronous tunnel moves on in (CShim/waits.c, CShim/epoll.c).
+REAL(ppoll, int, (struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *m), (p, n, t, m))
+REAL(select, int, (int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *t), (n, r, w, x, t))
+REAL(pselect, int, (int n, fd_set *r, fd_set *w, fd_set *x, const struct timespec *t, const sigset_t *m), (n, r, w, x, t, m))
+REAL(epoll_ctl, int, (int e, int op, int fd, struct epoll_event *v), (e, op, fd, v))
+REAL(epoll_wait, int, (int e, struct epoll_event *v, int n, int t), (e, v, n, t))
+REAL(epoll_pwait, int, (int e, struct epoll_event *v, int n, int t, const sigset_t *m), (e, v, n, t, m))
+REAL(epoll_pwait2, int, (int e, struct epoll_event *v, int n, const struct timespec *t, const sigset_t *m), (e, v, n, t, m))
 
 // freeaddrinfo returns nothing, which the macro's `return fn args;` cannot express in C.
 static void first_freeaddrinfo(struct addrinfo *r);

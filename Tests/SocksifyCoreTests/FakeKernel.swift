@@ -27,6 +27,10 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     /// One reply per send, in order; nil: the proxy says nothing more (a silent proxy).
     var replies: [[UInt8]?] = [[0x05, 0x00], [0x05, 0x00, 0x00, 0x01, 10, 0, 0, 1, 0x04, 0x38]]
     var inbox: [UInt8] = []
+    /// Replies wait here until `deliver()`: a proxy a round trip away.
+    var holdReplies = false
+    var held: [UInt8] = []
+    func deliver() { inbox += held; held = [] }
     var sent: [[UInt8]] = []
     /// The proxy hangs up once the inbox is read.
     var closesAfterReplies = false
@@ -102,7 +106,9 @@ final class FakeKernel: Kernel, @unchecked Sendable {
         }
         guard connected.contains(fd) else { return Int(fail(ENOTCONN)) }
         sent.append(Array(bytes))
-        if !replies.isEmpty, let reply = replies.removeFirst() { inbox += reply }
+        if !replies.isEmpty, let reply = replies.removeFirst() {
+            if holdReplies { held += reply } else { inbox += reply }
+        }
         return bytes.count
     }
     func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ flags: Int32) -> Int {
@@ -157,4 +163,9 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     func sendTimeoutMilliseconds(_ fd: Int32) -> Int? { calls.append("SO_SNDTIMEO"); return sendTimeout[fd] }
     func facts(_ fd: Int32) -> Int32 { factsOf[fd] ?? 0 }
     func setFacts(_ fd: Int32, _ mask: Int32, _ bits: Int32) { factsOf[fd] = ((factsOf[fd] ?? 0) & ~mask) | (bits & mask) }
+
+    /// The tunnel's epoll interest, by descriptor, as sx_epoll_arm would set it (nil: the program's own).
+    var armed: [Int32: TunnelNeed] = [:]
+    func armWaits(_ fd: Int32, _ need: TunnelNeed) { calls.append("arm"); armed[fd] = need }
+    func restoreWaits(_ fd: Int32) { calls.append("restore"); armed[fd] = nil }
 }

@@ -61,6 +61,12 @@ public protocol Kernel: AnyObject {
     func dupHigh(_ fd: Int32) -> Int32
     /// dupHigh, then close(2) of the original; fd itself when already high or there is no room.
     func moveHigh(_ fd: Int32) -> Int32
+
+    // An asynchronous tunnel and the program's epoll sets (sx_epoll_arm, sx_epoll_restore).
+    /// The socket's epoll registration, if the program made one, now waits for what the tunnel needs.
+    func armWaits(_ fd: Int32, _ need: TunnelNeed)
+    /// The program's own registration back.
+    func restoreWaits(_ fd: Int32)
 }
 
 /// The real kernel, through the real libc calls.
@@ -123,4 +129,6 @@ public final class RealKernel: Kernel, @unchecked Sendable {
     public func setOwnMark(_ fd: Int32, _ on: Bool) { _ = sx_own_mark(fd, on ? 1 : 0) }
     public func dupHigh(_ fd: Int32) -> Int32 { sx_dup_high(fd) }
     public func moveHigh(_ fd: Int32) -> Int32 { sx_move_high(fd) }
+    public func armWaits(_ fd: Int32, _ need: TunnelNeed) { sx_epoll_arm(fd, need == .writable ? 1 : 2) }
+    public func restoreWaits(_ fd: Int32) { sx_epoll_restore(fd) }
 }

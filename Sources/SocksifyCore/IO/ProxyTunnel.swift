@@ -24,7 +24,7 @@ public enum ProxyTunnel {
     public static func open(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts, socketFamily: Int32? = nil,
-        kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil,
+        kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil, asynchronous: Bool = false,
         interrupted: (TunnelProgress) -> Bool = { _ in false }
     ) throws(SocksError) {
         let domain = socketFamily ?? kernel.socketDomain(fd)
@@ -41,7 +41,7 @@ public enum ProxyTunnel {
         try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts,
                       blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil, kernel: kernel,
                       sendTimeoutMilliseconds: savedFlags & O_NONBLOCK == 0 ? sendTimeoutMilliseconds : nil,
-                      interrupted: interrupted)
+                      asynchronous: asynchronous && savedFlags & O_NONBLOCK != 0, interrupted: interrupted)
     }
 
     /// Builds the tunnel on a new socket and moves it onto the program's descriptor number: for
@@ -66,17 +66,24 @@ public enum ProxyTunnel {
     /// `interrupted`: offered how far the exchange got when a signal ends a wait (EINTR); when it
     /// keeps it (returns true) the socket is left as it is, for the program's next call to
     /// finish (POSIX: an interrupted connect goes on); otherwise it is disconnected as on any
-    /// failure.
+    /// failure. `asynchronous` (a non-blocking socket): the exchange goes as far as it can without
+    /// waiting and is then offered the same way, as EINPROGRESS; the program's waits finish it.
     static func handshake(
         fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts,
         blockingFlags: Int32? = nil, kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil,
-        interrupted: (TunnelProgress) -> Bool = { _ in false }
+        asynchronous: Bool = false, interrupted: (TunnelProgress) -> Bool = { _ in false }
     ) throws(SocksError) {
         var progress = TunnelProgress(chain: chain, destination: destination, proxy: target, timeouts: timeouts, kernel: kernel)
         // A blocking socket's SO_SNDTIMEO bounds its connect, as without socksify.
         if let sendTimeoutMilliseconds { progress.programDeadline = .after(milliseconds: sendTimeoutMilliseconds, on: kernel) }
-        do {
+        do throws(SocksError) {
             try progress.start(fd: fd, blockingFlags: blockingFlags, kernel: kernel)
+            if asynchronous {
+                guard let need = try progress.advance(fd: fd, kernel: kernel) else { return }
+                progress.waitingFor = need
+                progress.asynchronous = true
+                throw .socketState(errno: EINPROGRESS)
+            }
             try progress.finish(fd: fd, kernel: kernel)
         } catch {
             // A signal, or the program's own SO_SNDTIMEO: the exchange can go on later.

@@ -16,9 +16,13 @@ public struct TunnelProgress: Sendable {
     public var programDeadline: Deadline? = nil
     var connectDeadline: Deadline { ownConnectDeadline.capped(by: programDeadline) }
     var handshakeDeadline: Deadline { ownHandshakeDeadline.capped(by: programDeadline) }
-    public private(set) var connected = false
-    public private(set) var hop = 0
+    public internal(set) var connected = false
+    public internal(set) var hop = 0
     var exchange: ResumableHandshake? = nil
+    /// Driven by a non-blocking program's waits (`advance`), never by waits of its own.
+    public var asynchronous = false
+    /// What an asynchronous tunnel waits for next.
+    public var waitingFor: TunnelNeed = .writable
     /// The connect to a loopback proxy was not waited for: the first send tells its outcome.
     var connectUnconfirmed = false
     var unsent: [UInt8] = []

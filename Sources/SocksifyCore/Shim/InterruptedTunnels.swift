@@ -1,9 +1,13 @@
 import SocksifyLibc
 
-/// Tunnels whose exchange a signal interrupted. POSIX says an interrupted connect goes on in the
-/// background; the program then waits for the socket and reads SO_ERROR (Python does), connects
-/// again, or just uses it. Each of those finishes the exchange from where it stopped. A tunnel
-/// that then fails leaves its errno here for SO_ERROR to report once, as the kernel would.
+/// Tunnels whose exchange is still going on after the program's connect returned: a blocking
+/// connect a signal (or the program's SO_SNDTIMEO) interrupted, and every connect on a
+/// non-blocking socket, which answers EINPROGRESS at once and is moved on by the program's own
+/// waits (Shim+Waits.swift). The program then waits for the socket and reads SO_ERROR, connects
+/// again, or just uses it; each of those finishes the exchange (a blocking socket), or takes the
+/// steps it can without waiting (a non-blocking one). A tunnel that fails leaves its errno here
+/// for SO_ERROR (or the next send or receive) to report once, as the kernel would. Descriptors
+/// with an entry or an unreported failure carry the registry's pending bit (4).
 final class InterruptedTunnels: @unchecked Sendable {
     struct Entry {
         var fd: Int32
@@ -11,6 +15,8 @@ final class InterruptedTunnels: @unchecked Sendable {
         /// What the program connected to (its getpeername answer) and the log's words for it.
         var destination: Endpoint
         var what: String
+        /// When the program's connect began (monotonic), for the log's "ok 3ms".
+        var started: UInt64 = 0
     }
 
     private var entries: [Entry] = []
@@ -20,6 +26,7 @@ final class InterruptedTunnels: @unchecked Sendable {
         sx_lock()
         entries.removeAll { $0.fd == entry.fd }
         entries.append(entry)
+        publish()
         sx_unlock()
     }
 
@@ -27,14 +34,45 @@ final class InterruptedTunnels: @unchecked Sendable {
         sx_lock()
         defer { sx_unlock() }
         guard let i = entries.firstIndex(where: { $0.fd == fd }) else { return nil }
+        defer { publish() }
         return entries.remove(at: i)
+    }
+
+    /// What an asynchronous tunnel waits for, and until when; nil for any other descriptor.
+    func waiting(_ fd: Int32) -> (need: TunnelNeed, deadline: UInt64)? {
+        sx_lock()
+        defer { sx_unlock() }
+        guard let entry = entries.first(where: { $0.fd == fd }), entry.progress.asynchronous else { return nil }
+        return (entry.progress.waitingFor, entry.progress.deadlineNanoseconds)
+    }
+
+    /// The soonest deadline of the asynchronous tunnels (UInt64.max: none), and those past it.
+    func soonestDeadline() -> UInt64 {
+        sx_lock()
+        defer { sx_unlock() }
+        var soonest = UInt64.max
+        for entry in entries where entry.progress.asynchronous { soonest = min(soonest, entry.progress.deadlineNanoseconds) }
+        return soonest
+    }
+
+    func expired(at now: UInt64) -> [Int32] {
+        sx_lock()
+        defer { sx_unlock() }
+        return entries.filter { $0.progress.asynchronous && $0.progress.deadlineNanoseconds <= now }.map { $0.fd }
     }
 
     func noteFailure(_ fd: Int32, _ errno: Int32) {
         sx_lock()
         failures.removeAll { $0.fd == fd }
         failures.append((fd, errno))
+        publish()
         sx_unlock()
+    }
+
+    func hasFailure(_ fd: Int32) -> Bool {
+        sx_lock()
+        defer { sx_unlock() }
+        return failures.contains { $0.fd == fd }
     }
 
     /// The failure not yet reported, reported now (then forgotten).
@@ -42,6 +80,7 @@ final class InterruptedTunnels: @unchecked Sendable {
         sx_lock()
         defer { sx_unlock() }
         guard let i = failures.firstIndex(where: { $0.fd == fd }) else { return nil }
+        defer { publish() }
         return failures.remove(at: i).errno
     }
 
@@ -50,7 +89,15 @@ final class InterruptedTunnels: @unchecked Sendable {
         sx_lock()
         entries.removeAll { $0.fd == fd }
         failures.removeAll { $0.fd == fd }
+        publish()
         sx_unlock()
+    }
+
+    /// Tells the wait interposers whether any wait may involve an asynchronous tunnel (while
+    /// none does, they cost the program one load). Under the lock.
+    private func publish() {
+        let count = entries.count + failures.count
+        sx_async_tunnels_set(Int32(clamping: count))
     }
 }
 
@@ -59,8 +106,17 @@ extension Shim {
     /// connect call: it then answers EINTR and the tunnel stays kept); otherwise (SO_ERROR, a
     /// send or receive) the exchange goes on through signals, within its deadlines.
     /// Returns 0 (the tunnel is up, or there was none) or the errno of its failure.
+    /// An asynchronous tunnel is never waited for: EINPROGRESS says it is still going.
     func settleInterrupted(_ fd: Int32, interruptible: Bool) -> Int32 {
-        guard var entry = interrupted.take(fd) else { return interrupted.takeFailure(fd) ?? 0 }
+        guard var entry = interrupted.take(fd) else { return takeFailure(fd) }
+        if entry.progress.asynchronous {
+            interrupted.keep(entry)
+            switch asyncStep(fd) {
+            case .going: return EINPROGRESS
+            case .up: return 0
+            case .failed: return takeFailure(fd)
+            }
+        }
         entry.progress.programDeadline = nil  // the program now waits for the outcome
         while true {
             do throws(SocksError) {
@@ -85,24 +141,34 @@ extension Shim {
         }
     }
 
-    /// The program's connect, again, on a socket whose tunnel a signal interrupted: as the
-    /// kernel, it waits for the outcome and answers it (0, or the failure's errno).
+    /// An unreported failure, reported now: the pending bit goes with it.
+    private func takeFailure(_ fd: Int32) -> Int32 {
+        let failure = interrupted.takeFailure(fd) ?? 0
+        kernel.setFacts(fd, 4, 0)
+        return failure
+    }
+
+    /// The program's connect, again, on a socket whose tunnel is still going: as the kernel, a
+    /// blocking one waits for the outcome and answers it (0, or the failure's errno); a
+    /// non-blocking one answers EALREADY while it goes on.
     func connectInterrupted(_ fd: Int32) -> Int32 {
         let outcome = settleInterrupted(fd, interruptible: true)
+        if outcome == EINPROGRESS { return fail(EALREADY) }
         return outcome == 0 ? 0 : fail(outcome)
     }
 
-    /// getsockopt(SO_ERROR) on such a socket: the outcome, once.
+    /// getsockopt(SO_ERROR) on such a socket: the outcome, once (0 while it is still going).
     public func socketError(_ fd: Int32) -> Int32 {
         let outcome = settleInterrupted(fd, interruptible: false)
-        if outcome != 0 { interrupted.noteFailure(fd, outcome) }
-        return interrupted.takeFailure(fd) ?? 0
+        return outcome == EINPROGRESS ? 0 : outcome
     }
 
     /// A send or receive on such a socket: the tunnel first. 0 to go on with the call, else
-    /// the errno to fail it with (once; later calls meet the disconnected socket as it is).
+    /// the errno to fail it with (EAGAIN while an asynchronous tunnel is still going; a failure
+    /// once: later calls meet the disconnected socket as it is).
     public func settleBeforeIO(_ fd: Int32) -> Int32 {
-        settleInterrupted(fd, interruptible: false)
+        let outcome = settleInterrupted(fd, interruptible: false)
+        return outcome == EINPROGRESS ? EAGAIN : outcome
     }
 
     /// close(2) or a dup over it: the tunnel is forgotten, and so is the registry's mark of it.

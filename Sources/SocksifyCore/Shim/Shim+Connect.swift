@@ -159,6 +159,7 @@ extension Shim {
         let specs = chain.count == 1 ? roster.singleChains[chain[0]] : chain.map { roster.proxies[$0].spec }
         let savedErrno = kernel.errno  // a successful connect leaves errno as it found it
         let start = kernel.monotonicNanoseconds()
+        var asynchronous = false
         do throws(SocksError) {
             if replacingSocket {
                 try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked,
@@ -167,13 +168,22 @@ extension Shim {
                 try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts,
                                      socketFamily: destination.family, kernel: kernel,
                                      sendTimeoutMilliseconds: kernel.facts(fd) & SX_FACT_SNDTIMEO != 0
-                                         ? kernel.sendTimeoutMilliseconds(fd) : nil) { progress in
-                    interrupted.keep(InterruptedTunnels.Entry(fd: fd, progress: progress, destination: destination, what: via()))
+                                         ? kernel.sendTimeoutMilliseconds(fd) : nil,
+                                     asynchronous: true) { progress in
+                    interrupted.keep(InterruptedTunnels.Entry(fd: fd, progress: progress, destination: destination, what: via(),
+                                                              started: start))
                     kernel.setFacts(fd, 4, 4)
+                    asynchronous = progress.asynchronous
+                    if asynchronous { kernel.armWaits(fd, progress.waitingFor) }
                     return kernel.facts(fd) & 4 != 0
                 }
             }
         } catch {
+            if asynchronous {
+                // A non-blocking socket: the program's waits move the exchange on (Shim+Async).
+                if log.verbose { log.info(via() + ": in progress") }
+                return (fail(EINPROGRESS), false)
+            }
             if case .socketState(let e) = error, e == EINTR || e == EINPROGRESS, kernel.facts(fd) & 4 != 0 {
                 // A signal, or the program's SO_SNDTIMEO: the exchange goes on at the program's
                 // next call on the socket. A non-blocking connect never says EINTR: it is "in progress".

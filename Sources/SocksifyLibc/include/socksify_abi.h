@@ -25,6 +25,14 @@ int sx_core_socket_error(int fd);
 void sx_core_settle(int fd);
 void sx_core_forget_interrupted(int fd);
 void sx_core_udp_dup(int fd, int copy);
+// Asynchronous tunnels, for the wait interposers (Shim+Async.swift): what one waits for (0 not
+// such a socket, 1 writable, 2 readable, 3 failed and not yet reported) and its deadline on the
+// monotonic clock; one step when it is ready (0 up, 1 still going, 3 failed); the soonest
+// deadline of all (UINT64_MAX: none), and a step for every tunnel past its deadline.
+int sx_core_async_need(int fd, uint64_t *deadline);
+int sx_core_async_step(int fd);
+uint64_t sx_core_async_soonest(void);
+void sx_core_async_expire(void);
 // socket(2) for every family but Unix and netlink: judged (SocketVerdict), made, and an IP
 // socket's transport noted (sx_fd_facts) so its connect need not ask the kernel.
 int sx_core_socket(int domain, int type, int protocol);

@@ -180,4 +180,28 @@ int sx_shm_facts_of(int id, sx_shm_facts *facts);     // shmctl(IPC_STAT): 0, or
 int sx_shm_highest_index(void);                       // shmctl(SHM_INFO): -1 on failure
 int sx_shm_facts_at(int index, sx_shm_facts *facts);  // shmctl(SHM_STAT): 0, or -1 (unused or unreadable)
 
+// Asynchronous tunnels (async_waits.c): their count, for the wait interposers' fast path, and
+// the program's epoll registration of each TCP socket (bit 7 of the facts: it has one), which a
+// tunnel borrows while it runs (the kernel then reports its steps under SX_EPOLL_TAG | fd).
+#define SX_FACT_EPOLL 0x80
+#define SX_EPOLL_TAG 0x534F434B00000000ULL
+void sx_async_tunnels_set(int count);
+void sx_epoll_arm(int fd, int need);  // need: 1 writable, 2 readable
+void sx_epoll_restore(int fd);
+void sx_epoll_forget(int fd);
+#ifndef __swift__
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+__attribute__((visibility("hidden"))) extern int sx_async_tunnels;
+void sx_epoll_note(int epfd, int op, int fd, const struct epoll_event *event);
+int sx_real_ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask);
+int sx_real_select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *timeout);
+int sx_real_pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *timeout, const sigset_t *mask);
+int sx_real_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+int sx_real_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
+int sx_real_epoll_pwait(int epfd, struct epoll_event *events, int max, int timeout_ms, const sigset_t *mask);
+int sx_real_epoll_pwait2(int epfd, struct epoll_event *events, int max, const struct timespec *timeout, const sigset_t *mask);
+#endif
+
 #endif

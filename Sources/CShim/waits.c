@@ -1,0 +1,172 @@
+// poll(2), ppoll(2), select(2), pselect(2): where a non-blocking program waits for its
+// connecting sockets, and so where an asynchronous tunnel moves on (Shim+Async.swift). While
+// no tunnel is going, each costs one load and a jump to libc. Otherwise a tunnel's socket is
+// waited for what the exchange needs (writable, then readable for each reply), each step is
+// taken when the kernel says so, and the program is told only what it would be told of a plain
+// connecting socket: nothing until the tunnel is up (then the kernel's own answer), or an error.
+#define _GNU_SOURCE
+#include "socksify_shim.h"
+#include <stdint.h>
+
+static int watching(void) { return __atomic_load_n(&sx_async_tunnels, __ATOMIC_ACQUIRE) != 0 && sx_shim_started(); }
+
+static uint64_t deadline_after(const struct timespec *timeout) {
+    if (timeout == NULL) return UINT64_MAX;
+    return sx_monotonic_ns() + (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
+}
+
+static struct timespec until(uint64_t end) {
+    uint64_t now = sx_monotonic_ns(), left = end > now ? end - now : 0;
+    return (struct timespec){.tv_sec = (time_t)(left / 1000000000u), .tv_nsec = (long)(left % 1000000000u)};
+}
+
+// The tunnels in one wait; a wait with more than this many leaves the rest to the next one.
+#define SX_WAIT_TUNNELS 64
+
+// poll over `fds`, with tunnels' sockets waited for their exchange. `end`: the program's
+// deadline (UINT64_MAX: none).
+static int watched_poll(struct pollfd *fds, nfds_t count, uint64_t end, const sigset_t *mask) {
+    for (;;) {
+        struct { nfds_t index; short events; uint64_t deadline; int need; } tunnels[SX_WAIT_TUNNELS];
+        int n = 0;
+        uint64_t wake = end;
+        for (nfds_t i = 0; i < count && n < SX_WAIT_TUNNELS; i++) {
+            int fd = fds[i].fd;
+            if (fd < 0 || !sx_pending_marked(fd)) continue;
+            uint64_t deadline = UINT64_MAX;
+            int need = sx_core_async_need(fd, &deadline);
+            if (need == 0) continue;
+            tunnels[n].index = i;
+            tunnels[n].events = fds[i].events;
+            tunnels[n].deadline = deadline;
+            tunnels[n].need = need;
+            n++;
+            fds[i].events = need == 1 ? POLLOUT : need == 2 ? POLLIN : 0;
+            if (need == 3) wake = 0;  // failed: the program hears it now
+            if (deadline < wake) wake = deadline;
+        }
+        struct timespec left = until(wake);
+        int ready = sx_real_ppoll(fds, count, wake == UINT64_MAX ? NULL : &left, mask);
+        int saved_errno = errno;
+        int visible = ready > 0 ? ready : 0, ended = 0;
+        uint64_t now = sx_monotonic_ns();
+        for (int t = 0; t < n; t++) {
+            struct pollfd *p = &fds[tunnels[t].index];
+            short wanted = tunnels[t].events, got = ready > 0 ? p->revents : 0;
+            p->events = wanted;
+            if (got) visible--;
+            int state = 1;
+            if (tunnels[t].need == 3) state = 3;
+            else if (got || now >= tunnels[t].deadline) state = sx_core_async_step(p->fd);
+            p->revents = 0;
+            if (state == 0) ended = 1;
+            if (state == 3) {  // as a failed connect: an error, hung up, and writable if asked
+                p->revents = (short)(POLLERR | POLLHUP | (wanted & (POLLOUT | POLLWRNORM)));
+                visible++;
+            }
+        }
+        if (ready < 0) {
+            errno = saved_errno;
+            return ready;
+        }
+        if (visible > 0) return visible;
+        if (ended) continue;  // the kernel now answers for the finished socket itself
+        if (now >= end) return 0;
+    }
+}
+
+SX_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout_ms) {
+    if (!watching()) return sx_real_poll(fds, count, timeout_ms);
+    struct timespec t = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+    return watched_poll(fds, count, timeout_ms < 0 ? UINT64_MAX : deadline_after(&t), NULL);
+}
+SX_EXPORT int __poll(struct pollfd *fds, nfds_t count, int timeout_ms) __attribute__((alias("poll")));
+
+SX_EXPORT int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask) {
+    if (!watching()) return sx_real_ppoll(fds, count, timeout, mask);
+    return watched_poll(fds, count, deadline_after(timeout), mask);
+}
+
+// The _FORTIFY_SOURCE forms, which call libc's poll inside libc: checked as libc checks them
+// (an overflowing array aborts there), then waited for here.
+SX_EXPORT int __poll_chk(struct pollfd *fds, nfds_t count, int timeout_ms, size_t room) {
+    if (room / sizeof(*fds) < count || !watching()) {
+        static int (*real)(struct pollfd *, nfds_t, int, size_t);
+        if (real == NULL) real = sx_real_symbol("__poll_chk");  // racing first calls store the same
+        if (real != NULL) return real(fds, count, timeout_ms, room);
+        return sx_real_poll(fds, count, timeout_ms);
+    }
+    return poll(fds, count, timeout_ms);
+}
+
+SX_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask, size_t room) {
+    if (room / sizeof(*fds) < count || !watching()) {
+        static int (*real)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
+        if (real == NULL) real = sx_real_symbol("__ppoll_chk");
+        if (real != NULL) return real(fds, count, timeout, mask, room);
+        return sx_real_ppoll(fds, count, timeout, mask);
+    }
+    return ppoll(fds, count, timeout, mask);
+}
+
+// select and pselect: as poll, when a tunnel's socket is among the sets (fd_sets as pollfds).
+static int tunnel_in_sets(int nfds, fd_set *r, fd_set *w, fd_set *x) {
+    if (nfds > FD_SETSIZE) nfds = FD_SETSIZE;
+    for (int fd = 0; fd < nfds; fd++) {
+        if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (x && FD_ISSET(fd, x))) && sx_pending_marked(fd)) return 1;
+    }
+    return 0;
+}
+
+static int watched_select(int nfds, fd_set *r, fd_set *w, fd_set *x, uint64_t end, const sigset_t *mask) {
+    if (nfds > FD_SETSIZE) nfds = FD_SETSIZE;
+    struct pollfd fds[FD_SETSIZE];
+    nfds_t count = 0;
+    for (int fd = 0; fd < nfds; fd++) {
+        short events = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
+                               (x && FD_ISSET(fd, x) ? POLLPRI : 0));
+        if (events) fds[count++] = (struct pollfd){.fd = fd, .events = events};
+    }
+    int ready = watched_poll(fds, count, end, mask);
+    if (ready < 0) return ready;
+    for (nfds_t i = 0; i < count; i++) {
+        if (fds[i].revents & POLLNVAL) {
+            errno = EBADF;
+            return -1;
+        }
+    }
+    if (r) FD_ZERO(r);
+    if (w) FD_ZERO(w);
+    if (x) FD_ZERO(x);
+    int bits = 0;
+    for (nfds_t i = 0; i < count; i++) {
+        short got = fds[i].revents, asked = fds[i].events;
+        int fd = fds[i].fd;
+        // As the kernel's select: readable on data, hang-up or error; writable on room or error.
+        if ((asked & POLLIN) && (got & (POLLIN | POLLHUP | POLLERR))) { FD_SET(fd, r); bits++; }
+        if ((asked & POLLOUT) && (got & (POLLOUT | POLLERR))) { FD_SET(fd, w); bits++; }
+        if ((asked & POLLPRI) && (got & POLLPRI)) { FD_SET(fd, x); bits++; }
+    }
+    return bits;
+}
+
+SX_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *timeout) {
+    if (!watching() || !tunnel_in_sets(nfds, r, w, x)) return sx_real_select(nfds, r, w, x, timeout);
+    uint64_t end = UINT64_MAX;
+    if (timeout) {
+        struct timespec t = {.tv_sec = timeout->tv_sec, .tv_nsec = timeout->tv_usec * 1000};
+        end = deadline_after(&t);
+    }
+    int ready = watched_select(nfds, r, w, x, end, NULL);
+    if (timeout) {  // Linux's select leaves the time not slept
+        struct timespec left = until(end);
+        timeout->tv_sec = left.tv_sec;
+        timeout->tv_usec = left.tv_nsec / 1000;
+    }
+    return ready;
+}
+
+SX_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *timeout, const sigset_t *mask) {
+    if (!watching() || !tunnel_in_sets(nfds, r, w, x)) return sx_real_pselect(nfds, r, w, x, timeout, mask);
+    return watched_select(nfds, r, w, x, deadline_after(timeout), mask);
+}

@@ -73,6 +73,12 @@ import Testing
         #expect(shim.settleBeforeIO(Self.fd) == EAGAIN, "send and receive: not yet")
         let (again, errno) = Self.connect(shim)
         #expect(again == -1 && errno == EALREADY)
+        var peer = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        let named = withUnsafeMutablePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { shim.getpeername(Self.fd, $0, &length) }
+        }
+        #expect(named == -1 && kernel.errno == ENOTCONN, "no peer yet, and never the proxy's address")
         #expect(!kernel.calls.contains("poll"))
     }
 

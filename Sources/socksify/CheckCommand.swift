@@ -25,6 +25,18 @@ struct CheckCommand: ParsableCommand {
         case .rules(let rules):
             let fallback = rules.defaultLine == nil ? "direct (no default line)" : Describe.action(rules.defaultAction, rules)
             print("\(path): ok — \(rules.proxies.count) proxies, \(rules.rules.count) rules, default \(fallback)")
+            func names(_ proxies: [NamedProxy]) -> String {
+                proxies.map { String(decoding: $0.name, as: UTF8.self) + " (line \($0.line))" }.joined(separator: ", ")
+            }
+            let pipelined = rules.proxies.filter { $0.spec.pipelines }
+            if !pipelined.isEmpty {
+                print("pipelined handshake (greeting, password and request in one write): \(names(pipelined))")
+            }
+            // Accepted, so one file can switch a proxy between SOCKS4 and 5, but worth a word.
+            let socks4 = rules.proxies.filter { $0.spec.pipeline && !$0.spec.pipelines }
+            if !socks4.isEmpty {
+                print("note: pipeline changes nothing for SOCKS4, which sends one message: \(names(socks4))")
+            }
         }
     }
 }

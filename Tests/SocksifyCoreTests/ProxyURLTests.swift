@@ -5,10 +5,11 @@ import Testing
     struct Good: Sendable, CustomTestStringConvertible {
         var url: String
         var expected: ProxySpec
-        init(_ url: String, _ proto: ProxyProtocol, _ host: String, _ port: UInt16, user: [UInt8]? = nil, password: [UInt8] = []) {
+        init(_ url: String, _ proto: ProxyProtocol, _ host: String, _ port: UInt16, user: [UInt8]? = nil, password: [UInt8] = [],
+             pipeline: Bool = false) {
             self.url = url
             expected = ProxySpec(proto: proto, host: host, port: port,
-                                 credentials: user.map { ProxyCredentials(username: $0, password: password) })
+                                 credentials: user.map { ProxyCredentials(username: $0, password: password) }, pipeline: pipeline)
         }
         var testDescription: String { url }
     }
@@ -58,6 +59,15 @@ import Testing
         Good("socks5://[::1]/", .socks5, "::1", 1080),
         // host characters
         Good("socks5://my-proxy_1.internal:8", .socks5, "my-proxy_1.internal", 8),
+        // the one query parameter
+        Good("socks5://127.0.0.1:1080?pipeline=1", .socks5, "127.0.0.1", 1080, pipeline: true),
+        Good("socks5://127.0.0.1:1080/?pipeline=1", .socks5, "127.0.0.1", 1080, pipeline: true),
+        Good("socks5h://u:p@h?pipeline=1", .socks5h, "h", 1080, user: ascii("u"), password: ascii("p"), pipeline: true),
+        Good("socks5://[::1]:9?pipeline=1", .socks5, "::1", 9, pipeline: true),
+        Good("socks5://h?pipeline=0", .socks5, "h", 1080),
+        Good("socks5://u:p%3Fx@h?pipeline=1", .socks5, "h", 1080, user: ascii("u"), password: ascii("p?x"), pipeline: true),
+        // accepted on SOCKS4, where it changes nothing (one message)
+        Good("socks4a://h?pipeline=1", .socks4a, "h", 1080, pipeline: true),
     ]
 
     @Test(arguments: goodForms)
@@ -104,7 +114,13 @@ import Testing
     }
     static let unbracketed = "put an IPv6 proxy address in brackets: socks5://[::1]:1080"
     static func noBracket(_ url: String) -> Bad { Bad(url, "missing ']' after the IPv6 address in '" + shown(url) + "'") }
-    static func path(_ url: String) -> Bad { Bad(url, "a proxy URL has no path or query: '" + shown(url) + "'") }
+    static func path(_ url: String) -> Bad { Bad(url, "a proxy URL has no path, and no query but ?pipeline=1: '" + shown(url) + "'") }
+    static func parameter(_ url: String, _ name: String) -> Bad {
+        Bad(url, "unknown parameter '" + name + "' in '" + shown(url) + "': the only one is pipeline=1 (or pipeline=0)")
+    }
+    static func pipelineValue(_ url: String) -> Bad {
+        Bad(url, "pipeline takes 1 or 0 in '" + shown(url) + "', e.g. socks5://127.0.0.1:1080?pipeline=1")
+    }
     static func socks4Password(_ url: String) -> Bad {
         Bad(url, "SOCKS4 has a user id but no password: drop ':PASSWORD' from '" + shown(url) + "'")
     }
@@ -166,10 +182,23 @@ import Testing
         path("socks5://h:1080/path"),
         path("socks5://h/x/"),
         path("socks5://h:1080//"),
-        path("socks5://h?x=1"),
-        path("socks5://h:1080/?"),
         path("socks5://h#frag"),
         path("socks5://user:pa/ss@h"),
+        path("socks5://h/x?pipeline=1"),
+        path("socks5://h?x@y"),  // '?' before the last '@': not a query, and not a host either
+        path("socks5://u:a?b@h"),  // a '?' in a password is %3F, as before; never read as a query
+        // bad query
+        parameter("socks5://h?x=1", "x"),
+        parameter("socks5://h?Pipeline=1", "Pipeline"),
+        parameter("socks5://u:pw@h?pipeline=1&x", "x"),
+        Bad("socks5://h:1080/?", "empty query parameter in 'socks5://h:1080/?': the only one is pipeline=1 (or pipeline=0)"),
+        Bad("socks5://h?pipeline=1&", "empty query parameter in 'socks5://h?pipeline=1&': the only one is pipeline=1 (or pipeline=0)"),
+        pipelineValue("socks5://h?pipeline"),
+        pipelineValue("socks5://h?pipeline="),
+        pipelineValue("socks5://h?pipeline=yes"),
+        pipelineValue("socks5://h?pipeline=2"),
+        pipelineValue("socks5://u:hunter2@h?pipeline=11"),
+        Bad("socks5://h?pipeline=1&pipeline=0", "pipeline is given twice in 'socks5://h?pipeline=1&pipeline=0'"),
         // SOCKS4 with a password
         socks4Password("socks4://user:pass@h"),
         socks4Password("socks4a://user:pass@h"),
@@ -217,6 +246,9 @@ import Testing
         "socks5://user:hunter2@[::1",
         "socks5://user:hunter2@",
         "socks5://user:hunter2%zz@h",
+        "socks5://user:hunter2@h?pipeline=yes",
+        "socks5://user:hunt?er2@h?x",
+        "socks5://user:hunter2?@h:0",
     ])
     func errorMessagesDoNotRevealThePassword(url: String) throws {
         let error = #expect(throws: ProxyURLError.self) { try ProxyURL.parse(url) }

@@ -109,6 +109,25 @@ enum RulesTestKit {
         #expect(set.rules.isEmpty)
     }
 
+    @Test func pipelineForms() throws {
+        let set = try Kit.rules("""
+            proxy a socks5://127.0.0.1:1081 pipeline
+            proxy b socks5://u@h:2 password-env PW pipeline
+            proxy c socks5://u@h:3 pipeline password-file /pw   # either order
+            proxy d socks5h://h:4?pipeline=1
+            proxy e socks5://h:5?pipeline=0
+            proxy f socks5://h:6
+            proxy g socks4a://h:7 pipeline
+            """, env: ["PW": "env"], files: ["/pw": ascii("file\n")])
+        #expect(set.proxies.map(\.spec.pipeline) == [true, true, true, true, false, false, true])
+        #expect(set.proxies[1].spec.credentials?.password == ascii("env"))
+        #expect(set.proxies[2].spec.credentials?.password == ascii("file"))
+        #expect(set.proxies[6].spec.pipelines == false, "accepted on SOCKS4, where it changes nothing")
+        #expect(set.proxies.map(\.spec.displayName) == [
+            "socks5 127.0.0.1:1081, pipelined", "socks5 h:2, pipelined", "socks5 h:3, pipelined", "socks5h h:4, pipelined",
+            "socks5 h:5", "socks5 h:6", "socks4a h:7"])
+    }
+
     @Test func passwordOfExactly255BytesIsAccepted() throws {
         let long = String(repeating: "p", count: 255)
         let set = try Kit.rules("proxy a socks5://u@h:1 password-env PW\nproxy b socks5://u@h:1 password-file /pw",
@@ -267,7 +286,7 @@ enum RulesTestKit {
     static let portHint = "a port is 1 to 65535; a range is 8000-8100"
     static let listHint = "separate items with single commas and no spaces: a,b,c"
     static let secondsHint = "e.g. 5 or 0.5, at most 86400"
-    static let afterURLHint = "after the URL only 'password-env VARIABLE' or 'password-file PATH' may follow"
+    static let afterURLHint = "after the URL only 'password-env VARIABLE' or 'password-file PATH', and 'pipeline', may follow"
     static let long256 = String(repeating: "x", count: 256)
 
     static let badFiles: [Bad] = [
@@ -291,11 +310,24 @@ enum RulesTestKit {
         Bad("proxy a socks5://u:secret@h:0", 1, 9, "invalid port '0' in 'socks5://u:****@h:0': expected 1 to 65535"),
         // extra tokens after the URL
         Bad("proxy a socks5://h:1 extra", 1, 22, "unexpected 'extra'", hint: afterURLHint),
-        Bad("proxy a socks5://u@h:1 password-env PW extra", 1, 24, "unexpected 'password-env'", hint: afterURLHint, env: ["PW": "x"]),
-        Bad("proxy a socks5://u@h:1 password-cmd X", 1, 24, "unexpected 'password-cmd'",
-            hint: "use password-env VARIABLE or password-file PATH"),
-        Bad("proxy a socks5://h:1 password-cmd X", 1, 22, "unexpected 'password-cmd'",
-            hint: "use password-env VARIABLE or password-file PATH"),  // named as such also without a user
+        Bad("proxy a socks5://u@h:1 password-env PW extra", 1, 40, "unexpected 'extra'", hint: afterURLHint, env: ["PW": "x"]),
+        Bad("proxy a socks5://u@h:1 password-cmd X", 1, 24, "unexpected 'password-cmd'", hint: afterURLHint),
+        Bad("proxy a socks5://h:1 password-cmd X", 1, 22, "unexpected 'password-cmd'", hint: afterURLHint),
+        Bad("proxy a socks5://u@h:1 password-env", 1, 24, "'password-env' needs a value", hint: "password-env VARIABLE"),
+        Bad("proxy a socks5://u@h:1 pipeline password-file", 1, 33, "'password-file' needs a value", hint: "password-file PATH"),
+        Bad("proxy a socks5://u@h:1 password-env PW password-file /pw", 1, 40, "a second password source",
+            hint: "give either password-env VARIABLE or password-file PATH", env: ["PW": "x"], files: ["/pw": ascii("x")]),
+        // pipeline: a word without a value, once, and not with the URL's own ?pipeline=
+        Bad("proxy a socks5://h:1 pipeline pipeline", 1, 31, "'pipeline' appears twice"),
+        Bad("proxy a socks5://h:1 pipeline=1", 1, 22, "unexpected 'pipeline=1'", hint: afterURLHint),
+        Bad("proxy a socks5://h:1 pipeline yes", 1, 31, "unexpected 'yes'", hint: afterURLHint),
+        Bad("proxy a socks5://h:1 Pipeline", 1, 22, "unexpected 'Pipeline'", hint: afterURLHint),
+        Bad("proxy a socks5://h:1?pipeline=0 pipeline", 1, 33, "the URL already says ?pipeline=: say it once",
+            hint: "drop the URL's ?pipeline=… or the word pipeline"),
+        Bad("proxy a socks5://h:1?pipeline=1 pipeline", 1, 33, "the URL already says ?pipeline=: say it once",
+            hint: "drop the URL's ?pipeline=… or the word pipeline"),
+        Bad("\n\nproxy a socks5://h:1?pipeline=on", 3, 9,
+            "pipeline takes 1 or 0 in 'socks5://h:1?pipeline=on', e.g. socks5://127.0.0.1:1080?pipeline=1"),
         // SOCKS4 has no password (as ProxyURL refuses socks4://user:PASS@)
         Bad("proxy a socks4://u@h:1 password-env PW", 1, 24, "SOCKS4 has no password, so password-env has nothing to set",
             hint: "use a socks5:// or socks5h:// proxy, or drop password-env", env: ["PW": "x"]),

@@ -28,19 +28,28 @@ public struct ProxySpec: Sendable {
     public var host: String
     public var port: UInt16
     public var credentials: ProxyCredentials?
+    /// Send the SOCKS5 greeting, authentication and request in one write instead of waiting for
+    /// each answer (`pipeline` in a rules file, `?pipeline=1`). Off by default: some proxies
+    /// (microsocks) stall on it. SOCKS4 has one message anyway: there it changes nothing.
+    public var pipeline: Bool
 
-    public init(proto: ProxyProtocol, host: String, port: UInt16, credentials: ProxyCredentials? = nil) {
+    public init(proto: ProxyProtocol, host: String, port: UInt16, credentials: ProxyCredentials? = nil, pipeline: Bool = false) {
         self.proto = proto
         self.host = host
         self.port = port
         self.credentials = credentials
+        self.pipeline = pipeline
     }
 
-    /// "socks5 127.0.0.1:1080": how the log names this proxy (never with the password).
+    /// "socks5 127.0.0.1:1080": how the log names this proxy (never with the password);
+    /// ", pipelined" after it when the handshake is, so a stall in the log says why it may be.
     public var displayName: String {
         let hostText = host.utf8.contains(UInt8(ascii: ":")) ? "[" + host + "]" : host
-        return proto.scheme + " " + hostText + ":" + String(port)
+        return proto.scheme + " " + hostText + ":" + String(port) + (pipelines ? ", pipelined" : "")
     }
+
+    /// Whether the handshake is pipelined: asked for, and SOCKS5 (SOCKS4 is one message).
+    public var pipelines: Bool { pipeline && proto.isSocks5 }
 }
 
 #if !hasFeature(Embedded)

@@ -4,8 +4,9 @@ public struct ProxyURLError: Error, Sendable {
     public init(_ message: String) { self.message = message }
 }
 
-/// Parses `SCHEME://[USER[:PASS]@]HOST[:PORT][/]` with SCHEME one of socks5, socks5h, socks4,
-/// socks4a; IPv6 hosts in brackets; USER and PASS may be %-encoded; PORT defaults to 1080.
+/// Parses `SCHEME://[USER[:PASS]@]HOST[:PORT][/][?pipeline=1]` with SCHEME one of socks5,
+/// socks5h, socks4, socks4a; IPv6 hosts in brackets; USER and PASS may be %-encoded; PORT
+/// defaults to 1080. `pipeline=1` (or `0`, the default) is the only query parameter.
 public enum ProxyURL {
     public static let defaultPort: UInt16 = 1080
 
@@ -29,9 +30,14 @@ public enum ProxyURL {
             throw ProxyURLError("unsupported scheme '" + string(scheme) + "' in '" + text + "': use socks5, socks5h, socks4 or socks4a")
         }
         var rest = Array(bytes[(schemeEnd + 3)...])
+        var pipeline = false
+        if let question = queryStart(rest) {
+            pipeline = try parseQuery(Array(rest[(question + 1)...]), in: text)
+            rest.removeSubrange(question...)
+        }
         if rest.last == UInt8(ascii: "/") { rest.removeLast() }
         guard !rest.contains(UInt8(ascii: "/")), !rest.contains(UInt8(ascii: "?")), !rest.contains(UInt8(ascii: "#")) else {
-            throw ProxyURLError("a proxy URL has no path or query: '" + text + "'")
+            throw ProxyURLError("a proxy URL has no path, and no query but ?pipeline=1: '" + text + "'")
         }
 
         var credentials: ProxyCredentials? = nil
@@ -88,7 +94,42 @@ public enum ProxyURL {
             }
             port = value
         }
-        return ProxySpec(proto: proto, host: string(host), port: port, credentials: credentials)
+        return ProxySpec(proto: proto, host: string(host), port: port, credentials: credentials, pipeline: pipeline)
+    }
+
+    /// Where the query begins in what follows "://": the first '?' after the last '@', so a '?'
+    /// in a password is never taken (nor quoted in an error) as a parameter.
+    static func queryStart(_ rest: [UInt8]) -> Int? {
+        let hostStart = rest.lastIndex(of: UInt8(ascii: "@")).map { $0 + 1 } ?? 0
+        return rest[hostStart...].firstIndex(of: UInt8(ascii: "?"))
+    }
+
+    /// Whether a URL (as text) carries a query: a rules file then cannot say `pipeline` again.
+    public static func hasQuery(_ url: [UInt8]) -> Bool {
+        guard let schemeEnd = find(url, "://") else { return false }
+        return queryStart(Array(url[(schemeEnd + 3)...])) != nil
+    }
+
+    /// `pipeline=1` or `pipeline=0`, once; nothing else.
+    static func parseQuery(_ query: [UInt8], in text: String) throws(ProxyURLError) -> Bool {
+        var pipeline: Bool? = nil
+        for item in query.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
+            let parts = item.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Array(parts[0])
+            guard !name.isEmpty else {
+                throw ProxyURLError("empty query parameter in '" + text + "': the only one is pipeline=1 (or pipeline=0)")
+            }
+            guard name == Array("pipeline".utf8) else {
+                throw ProxyURLError("unknown parameter '" + string(name) + "' in '" + text + "': the only one is pipeline=1 (or pipeline=0)")
+            }
+            guard pipeline == nil else { throw ProxyURLError("pipeline is given twice in '" + text + "'") }
+            switch parts.count == 2 ? Array(parts[1]) : [] {
+            case [UInt8(ascii: "1")]: pipeline = true
+            case [UInt8(ascii: "0")]: pipeline = false
+            default: throw ProxyURLError("pipeline takes 1 or 0 in '" + text + "', e.g. socks5://127.0.0.1:1080?pipeline=1")
+            }
+        }
+        return pipeline ?? false
     }
 
     /// The URL with the password (if any) shown as ****.

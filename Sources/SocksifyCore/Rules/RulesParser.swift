@@ -1,6 +1,6 @@
 /// Reads a rules file. The format, one statement a line, a `#` starting a word starts a comment:
 ///
-///     proxy NAME URL [password-env VARIABLE | password-file PATH]
+///     proxy NAME URL [password-env VARIABLE | password-file PATH] [pipeline]
 ///     rule [app PROGRAMS] [to DESTINATIONS] [port PORTS] ACTION
 ///     default ACTION
 ///     set strict | proxy-loopback | connect-timeout SECONDS | handshake-timeout SECONDS | failover-retry SECONDS
@@ -79,7 +79,7 @@ public struct RulesParser {
         }
     }
 
-    // MARK: proxy NAME URL [password-env VAR | password-file PATH]
+    // MARK: proxy NAME URL [password-env VAR | password-file PATH] [pipeline]
 
     mutating func proxyStatement(_ tokens: [Token], line: Int) {
         let before = diagnostics.count
@@ -110,51 +110,84 @@ public struct RulesParser {
             self.error(line, tokens[2].column, error.message)
             return
         }
-        if tokens.count > 3 {
-            guard tokens.count == 5 else {
-                error(line, tokens[3].column, "unexpected '" + s(tokens[3].text) + "'",
-                      hint: "after the URL only 'password-env VARIABLE' or 'password-file PATH' may follow")
-                return
-            }
-            let keyword = tokens[3].text
-            guard keyword == Keyword.kPasswordEnv || keyword == Keyword.kPasswordFile else {
-                error(line, tokens[3].column, "unexpected '" + s(keyword) + "'",
-                      hint: "use password-env VARIABLE or password-file PATH")
-                return
-            }
-            guard spec.proto.isSocks5 else {
-                error(line, tokens[3].column, "SOCKS4 has no password, so " + s(keyword) + " has nothing to set",
-                      hint: "use a socks5:// or socks5h:// proxy, or drop " + s(keyword))
-                return
-            }
-            guard spec.credentials != nil, spec.credentials!.password.isEmpty else {
-                error(line, tokens[3].column, s(keyword) + " needs a URL with a user and no password",
-                      hint: "socks5://alice@proxy.example:1080 " + s(keyword) + " …")
-                return
-            }
-            let value = s(tokens[4].text)
-            switch tokens[3].text {
-            case Keyword.kPasswordEnv:
-                guard let password = environment(value) else {
-                    error(line, tokens[4].column, "environment variable " + value + " is not set",
-                          hint: "export " + value + "=… before running socksify")
+        // Options after the URL, in any order: one password source, and the pipeline word.
+        var passwordGiven = false
+        var pipelineGiven = false
+        var i = 3
+        while i < tokens.count {
+            let option = tokens[i]
+            switch option.text {
+            case Keyword.kPipeline:
+                guard !pipelineGiven else {
+                    error(line, option.column, "'pipeline' appears twice")
                     return
                 }
-                spec.credentials!.password = Array(password.utf8)
+                guard !ProxyURL.hasQuery(tokens[2].text) else {
+                    error(line, option.column, "the URL already says ?pipeline=: say it once",
+                          hint: "drop the URL's ?pipeline=… or the word pipeline")
+                    return
+                }
+                pipelineGiven = true
+                spec.pipeline = true
+                i += 1
+            case Keyword.kPasswordEnv, Keyword.kPasswordFile:
+                guard !passwordGiven else {
+                    error(line, option.column, "a second password source",
+                          hint: "give either password-env VARIABLE or password-file PATH")
+                    return
+                }
+                guard i + 1 < tokens.count else {
+                    error(line, option.column, "'" + s(option.text) + "' needs a value",
+                          hint: option.text == Keyword.kPasswordEnv ? "password-env VARIABLE" : "password-file PATH")
+                    return
+                }
+                guard password(&spec, from: option, tokens[i + 1], line: line) else { return }
+                passwordGiven = true
+                i += 2
             default:
-                guard var content = readFile(value) else {
-                    error(line, tokens[4].column, "cannot read the password file '" + value + "'")
-                    return
-                }
-                while let last = content.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { content.removeLast() }
-                spec.credentials!.password = content
-            }
-            guard spec.credentials!.password.count <= 255 else {
-                error(line, tokens[4].column, "the password is longer than 255 bytes (RFC 1929)")
+                error(line, option.column, "unexpected '" + s(option.text) + "'",
+                      hint: "after the URL only 'password-env VARIABLE' or 'password-file PATH', and 'pipeline', may follow")
                 return
             }
         }
         set.proxies.append(NamedProxy(name: name.text, spec: spec, line: line))
+    }
+
+    /// `password-env VARIABLE` or `password-file PATH`: the password for a URL that has a user
+    /// and none. False when it reported a problem.
+    mutating func password(_ spec: inout ProxySpec, from option: Token, _ valueToken: Token, line: Int) -> Bool {
+        let keyword = option.text
+        guard spec.proto.isSocks5 else {
+            error(line, option.column, "SOCKS4 has no password, so " + s(keyword) + " has nothing to set",
+                  hint: "use a socks5:// or socks5h:// proxy, or drop " + s(keyword))
+            return false
+        }
+        guard spec.credentials != nil, spec.credentials!.password.isEmpty else {
+            error(line, option.column, s(keyword) + " needs a URL with a user and no password",
+                  hint: "socks5://alice@proxy.example:1080 " + s(keyword) + " …")
+            return false
+        }
+        let value = s(valueToken.text)
+        if keyword == Keyword.kPasswordEnv {
+            guard let password = environment(value) else {
+                error(line, valueToken.column, "environment variable " + value + " is not set",
+                      hint: "export " + value + "=… before running socksify")
+                return false
+            }
+            spec.credentials!.password = Array(password.utf8)
+        } else {
+            guard var content = readFile(value) else {
+                error(line, valueToken.column, "cannot read the password file '" + value + "'")
+                return false
+            }
+            while let last = content.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { content.removeLast() }
+            spec.credentials!.password = content
+        }
+        guard spec.credentials!.password.count <= 255 else {
+            error(line, valueToken.column, "the password is longer than 255 bytes (RFC 1929)")
+            return false
+        }
+        return true
     }
 
     // MARK: rule [app …] [to …] [port …] ACTION
@@ -432,6 +465,7 @@ enum Keyword {
     static let kFailover = Array("failover".utf8)
     static let kPasswordEnv = Array("password-env".utf8)
     static let kPasswordFile = Array("password-file".utf8)
+    static let kPipeline = Array("pipeline".utf8)
     static let kStrict = Array("strict".utf8)
     static let kProxyLoopback = Array("proxy-loopback".utf8)
     static let kConnectTimeout = Array("connect-timeout".utf8)

@@ -168,4 +168,5 @@ final class FakeKernel: Kernel, @unchecked Sendable {
     var armed: [Int32: TunnelNeed] = [:]
     func armWaits(_ fd: Int32, _ need: TunnelNeed) { calls.append("arm"); armed[fd] = need }
     func restoreWaits(_ fd: Int32) { calls.append("restore"); armed[fd] = nil }
+    func setQuickAck(_ fd: Int32) -> Int32 { calls.append("TCP_QUICKACK"); return 0 }
 }

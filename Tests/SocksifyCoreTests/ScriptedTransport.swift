@@ -20,6 +20,9 @@ struct ScriptedTransport: HandshakeTransport {
     /// Set when a `receive` asked for nothing (a total the buffer already met).
     private(set) var askedForNothing = false
 
+    /// How many sends had been made at each `acknowledgeRepliesAtOnce` (a pipelined write).
+    private(set) var quickAcks: [Int] = []
+
     var failSend: SocksError? = nil
     var failReceive: SocksError? = nil
 
@@ -34,6 +37,8 @@ struct ScriptedTransport: HandshakeTransport {
         if let failSend { throw failSend }
         sent.append(bytes)
     }
+
+    mutating func acknowledgeRepliesAtOnce() { quickAcks.append(sent.count) }
 
     /// As a socket: each read takes what is there up to `upTo`, but only waits for `total`.
     mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError) {

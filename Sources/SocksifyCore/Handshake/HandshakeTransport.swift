@@ -8,9 +8,15 @@ public protocol HandshakeTransport {
     /// there (it never waits for more than `total`): one read instead of two for a reply whose
     /// length is known only from its first bytes.
     mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError)
+    /// Called after a pipelined write: the proxy's answers come back to back, and a socket
+    /// should acknowledge each at once (TCP_QUICKACK) rather than delay its ACK, which a proxy
+    /// without TCP_NODELAY waits for before sending the next. Nothing to do off a socket.
+    mutating func acknowledgeRepliesAtOnce()
 }
 
 extension HandshakeTransport {
+    public mutating func acknowledgeRepliesAtOnce() {}
+
     public mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError) {
         try receive(into: &buffer, total: total)
     }

@@ -67,6 +67,11 @@ public protocol Kernel: AnyObject {
     func armWaits(_ fd: Int32, _ need: TunnelNeed)
     /// The program's own registration back.
     func restoreWaits(_ fd: Int32)
+
+    // A pipelined handshake.
+    /// setsockopt(TCP_QUICKACK, 1): acknowledge what arrives next at once (Linux turns it off
+    /// again by itself, so it is set before each wait it matters for).
+    func setQuickAck(_ fd: Int32) -> Int32
 }
 
 /// The real kernel, through the real libc calls.
@@ -131,4 +136,8 @@ public final class RealKernel: Kernel, @unchecked Sendable {
     public func moveHigh(_ fd: Int32) -> Int32 { sx_move_high(fd) }
     public func armWaits(_ fd: Int32, _ need: TunnelNeed) { sx_epoll_arm(fd, need == .writable ? 1 : 2) }
     public func restoreWaits(_ fd: Int32) { sx_epoll_restore(fd) }
+    public func setQuickAck(_ fd: Int32) -> Int32 {
+        var on: Int32 = 1
+        return sx_real_setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
 }

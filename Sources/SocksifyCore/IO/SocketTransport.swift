@@ -19,6 +19,11 @@ public struct SocketTransport: HandshakeTransport {
     }
 
     public mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
+        if quickAck { _ = kernel.setQuickAck(fd) }
         try receiveReply(fd: fd, into: &buffer, total: total, deadline: deadline, kernel: kernel)
     }
+
+    /// After a pipelined write: TCP_QUICKACK before each wait for a reply.
+    var quickAck = false
+    public mutating func acknowledgeRepliesAtOnce() { quickAck = true }
 }

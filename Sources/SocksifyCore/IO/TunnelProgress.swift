@@ -192,6 +192,8 @@ struct RecordingTransport: HandshakeTransport {
     var unsent: [UInt8] = []
     /// Every byte the proxy sent; kept only to resume an interrupted exchange.
     var received: [UInt8] = []
+    /// After a pipelined write: TCP_QUICKACK before each wait for a reply.
+    var quickAck = false
 
     mutating func send(_ bytes: [UInt8]) throws(SocksError) {
         sendsMade += 1
@@ -216,6 +218,9 @@ struct RecordingTransport: HandshakeTransport {
         let before = buffer.count
         if received.capacity == 0 { received.reserveCapacity(64) }
         defer { received += buffer[before...] }
+        if quickAck { _ = kernel.setQuickAck(fd) }
         try receiveReply(fd: fd, into: &buffer, total: total, upTo: upTo, deadline: deadline, kernel: kernel)
     }
+
+    mutating func acknowledgeRepliesAtOnce() { quickAck = true }
 }

@@ -310,7 +310,7 @@ internal: 127.0.0.1 port = {port}
 {internal6}
 external: {external}
 {external6}
-socksmethod: none
+socksmethod: {socksmethod}
 clientmethod: none
 user.privileged: root
 user.unprivileged: nobody
@@ -334,11 +334,37 @@ def _has_ipv6_loopback():
         return False
 
 
+def _private_user_files(log_dir, user, password):
+    """Copies of /etc/passwd and /etc/shadow with one more user, for danted's username
+    method to check against: mounted over the real ones in danted's own mount namespace,
+    so the machine's user database is never touched."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("openssl"):
+        pytest.skip("danted with a login needs root, unshare and openssl")
+    digest = subprocess.run(["openssl", "passwd", "-6", password], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    passwd = Path(log_dir) / "danted-passwd"
+    shadow = Path(log_dir) / "danted-shadow"
+    passwd.write_text(Path("/etc/passwd").read_text() +
+                      "%s:x:64999:65534::/nonexistent:/usr/sbin/nologin\n" % user)
+    shadow.write_text(Path("/etc/shadow").read_text() + "%s:%s:19000:0:99999:7:::\n" % (user, digest))
+    os.chmod(shadow, 0o600)
+    return passwd, shadow
+
+
 class Danted(ProxyBase):
-    def __init__(self, log_dir, external=DANTED_OUT, ipv6=True):
+    def __init__(self, log_dir, external=DANTED_OUT, ipv6=True, user=None, password=None):
         if not os.path.exists(DANTED):
             pytest.skip("danted not installed (%s missing; apt-get install dante-server)" % DANTED)
         self.host = "127.0.0.1"
+        self.user = user
+        self.password = password
+        argv_prefix = []
+        if user is not None:
+            passwd, shadow = _private_user_files(log_dir, user, password)
+            ipv6 = False  # one address is enough for the tests that log in
+            argv_prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                           'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/shadow && shift 2 && exec "$@"',
+                           "danted-login", str(passwd), str(shadow)]
         self.ipv6 = ipv6 and _has_ipv6_loopback()
         last_err = None
         for attempt in range(3):
@@ -355,8 +381,9 @@ class Danted(ProxyBase):
             self.conf_path.write_text(DANTED_CONF.format(
                 log=self.log_path, port=self.port, external=external,
                 internal6=("internal: ::1 port = %d" % self.port) if self.ipv6 else "",
-                external6="external: ::1" if self.ipv6 else ""))
-            self.proc = ManagedProcess([DANTED, "-f", self.conf_path], "danted", log_dir)
+                external6="external: ::1" if self.ipv6 else "",
+                socksmethod="username" if user is not None else "none"))
+            self.proc = ManagedProcess(argv_prefix + [DANTED, "-f", self.conf_path], "danted", log_dir)
             ok = wait_port("127.0.0.1", self.port, 8.0, self.proc)
             if ok and self.ipv6:
                 ok = wait_port("::1", self.port, 3.0, self.proc)
@@ -374,6 +401,32 @@ class Danted(ProxyBase):
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+
+    def stop(self):
+        self.proc.stop()
+
+
+class TurnRelay(ProxyBase):
+    """servers/turn_relay.py in front of a proxy: the turns of each connection."""
+
+    def __init__(self, log_dir, upstream, delay_ms=0):
+        self.upstream = upstream
+        self.user = upstream.user
+        self.password = upstream.password
+        self.log_path = Path(tempfile.mkstemp(prefix="turns-", suffix=".jsonl", dir=str(log_dir))[1])
+        argv = [PYTHON, SERVERS / "turn_relay.py", "--listen", "127.0.0.1:0",
+                "--upstream", upstream.address, "--log", self.log_path, "--delay-ms", str(delay_ms)]
+        self.proc = ManagedProcess(argv, "turn_relay", log_dir, read_ready=True)
+        self.port = self.proc.ready_port
+
+    def connections(self, count=1, timeout=5.0):
+        """The turns of the first `count` connections, once they have ended."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [l for l in self.log_path.read_text().splitlines() if l.strip()]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return [json.loads(l)["turns"] for l in lines]
+            time.sleep(0.05)
 
     def stop(self):
         self.proc.stop()

@@ -7,7 +7,7 @@ to act as a well-behaved proxy (with a request log) or as a broken one.
 Usage:
   socks_test_server.py --listen HOST:PORT [--user U --password P]
                        [--mode MODE] [--bind-out ADDR] [--log FILE]
-                       [--connect-delay SECONDS] [--nagle]
+                       [--connect-delay SECONDS] [--nagle] [--tor-answers]
 
 HOST may be an IPv6 address in brackets ([::1]:0).  Port 0 picks an
 ephemeral port.  Once listening, prints exactly one line "READY <port>".
@@ -32,7 +32,17 @@ Modes:
   badreply         SOCKS5 CONNECT reply with version 0x04 instead of 0x05, a full
                    10-byte reply (SOCKS4: normal)
 
+Every SOCKS5 log entry has "early": for each answer before the CONNECT reply (the
+method selection, then the login's status), how many bytes the client had already sent
+past what that answer is for.  A lockstep client waits for each answer ([0] or [0, 0]);
+a pipelined one sent everything in its first write ([10] for an IPv4 CONNECT without
+login).  Bytes counted before the answer was sent cannot have been a reaction to it, so
+the count is exact, never a race.
+
 Options besides the mode (they combine with any mode):
+  --tor-answers    with a login: when the login arrived together with the greeting,
+                   leave out the method selection and answer with the login's status
+                   alone, as Tor 0.4.9 does (docs/async-handshake.md, "Pipelining").
   --connect-delay SECONDS  sleep this long before the server's own connect to the
                    destination (CONNECT only; the client has sent its request and
                    waits for the reply), like a proxy reaching a far destination.
@@ -183,6 +193,18 @@ class Server:
             buf += c
             if len(buf) > limit:
                 raise ClientGone()
+
+    @staticmethod
+    def buffered(sock):
+        """How many bytes the client has sent that are not read yet, without waiting."""
+        timeout = sock.gettimeout()
+        sock.settimeout(0)  # with a timeout Python would wait for data before the peek
+        try:
+            return len(sock.recv(65536, socket.MSG_PEEK))
+        except OSError:  # BlockingIOError: nothing there
+            return 0
+        finally:
+            sock.settimeout(timeout)
 
     def maybe_slow(self):
         if self.mode == "slow":
@@ -413,10 +435,15 @@ class Server:
         if mode == "badversion":
             self.send(client, bytes([0x04, method if method != 0xFF else 0x00]))
             return
-        self.send(client, bytes([0x05, method]))
+        early = [self.buffered(client)]
+        # Tor answers only the last of the messages one read brought: a login sent with the
+        # greeting gets its status alone. (2 bytes: enough to tell a login is there.)
+        omit_selection = self.args.tor_answers and method == 0x02 and early[0] >= 2
+        if not omit_selection:
+            self.send(client, bytes([0x05, method]))
         if method == 0xFF:
             self.logger.log(version=5, cmd=None, host=None, port=None, atyp=None,
-                            user=None, result="no_acceptable_method")
+                            user=None, result="no_acceptable_method", early=early)
             return
 
         user = None
@@ -432,9 +459,10 @@ class Server:
                 ok = ok and uname == self.args.user.encode() and \
                     passwd == (self.args.password or "").encode()
             self.maybe_slow()
+            early.append(self.buffered(client))
             if not ok:
                 self.logger.log(version=5, cmd=None, host=None, port=None, atyp=None,
-                                user=user, result="auth_failed")
+                                user=user, result="auth_failed", early=early)
                 self.send(client, b"\x01\x01")
                 return
             self.send(client, b"\x01\x00")
@@ -458,7 +486,7 @@ class Server:
             self.send(client, self.socks5_reply(0x08))
             return
         port = struct.unpack("!H", self.recv_exact(client, 2))[0]
-        entry = dict(version=5, cmd=cmd, host=host, port=port, atyp=atyp, user=user)
+        entry = dict(version=5, cmd=cmd, host=host, port=port, atyp=atyp, user=user, early=early)
 
         if mode == "truncated":
             self.logger.log(result="truncated", **entry)
@@ -569,6 +597,8 @@ def main(argv=None):
                    help="sleep before connecting to the destination of a CONNECT")
     p.add_argument("--nagle", action="store_true",
                    help="do not set TCP_NODELAY on client connections")
+    p.add_argument("--tor-answers", action="store_true",
+                   help="answer a login sent with the greeting with its status alone, as Tor")
     args = p.parse_args(argv)
     if args.password is not None and args.user is None:
         p.error("--password needs --user")

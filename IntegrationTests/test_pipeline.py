@@ -111,6 +111,15 @@ def test_tors_answer_without_the_method_selection(socksify, socks_server, target
     assert turns.connections()[0][:3] == [["c", GREETING + LOGIN + REQUEST], ["s", STATUS + REPLY], ["c", HELLO]]
 
 
+@pytest.mark.parametrize("client", ["nonblocking", "asyncio"])
+def test_asynchronous_connects_pipeline_too(socksify, socks_server, target, client):
+    # A non-blocking connect: the program's waits drive the same exchange, one write included.
+    srv = socks_server(user=USER, password=PASSWORD, extra_args=["--nagle"])
+    r = socksify.run([PYTHON, PROBE, client, "127.0.0.1", str(target.port)], proxy=pipelined(srv.url()))
+    assert_through(r, PROJECT_OUT)
+    assert ok_entry(srv)["early"] == [LOGIN + REQUEST, REQUEST]
+
+
 def test_a_wrong_guess_is_a_clean_refusal(socksify, socks_server, target):
     # No credentials given, the server wants a login: it answers the 00-only greeting 05 FF.
     srv = socks_server(user=USER, password=PASSWORD)

@@ -67,6 +67,22 @@ final class FakeKernel: Kernel, @unchecked Sendable {
         if connected.contains(fd) { connected.insert(copy) }
         return copy
     }
+    /// net.ipv4.tcp_fastopen without its client bit: MSG_FASTOPEN says EOPNOTSUPP.
+    var fastOpenOff = false
+    func connectWithoutWaiting(_ fd: Int32, _ endpoint: Endpoint) -> Int32 {
+        calls.append("connect(fastopen)")
+        if fastOpenOff { return fail(EOPNOTSUPP) }
+        if connected.contains(fd) { return fail(EISCONN) }
+        switch connect {
+        case .now:
+            connected.insert(fd)
+            return 0
+        case .fails(let e): return fail(e)
+        case .inProgress:
+            connecting.insert(fd)
+            return fail(EINPROGRESS)
+        }
+    }
     func connect(_ fd: Int32, _ endpoint: Endpoint) -> Int32 {
         calls.append("connect")
         if connected.contains(fd) { return fail(EISCONN) }

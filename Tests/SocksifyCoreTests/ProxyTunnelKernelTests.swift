@@ -202,8 +202,23 @@ import Testing
     @Test func aLoopbackProxyIsNotWaitedForBeforeTheGreeting() throws {
         let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.blocking)
         try Self.openOnLoopback(kernel)
-        #expect(kernel.calls == ["F_GETFL", "F_SETFL", "connect", "F_SETFL", "send", "poll", "recv", "send", "poll", "recv"])
+        #expect(kernel.calls == ["F_GETFL", "connect(fastopen)", "send", "poll", "recv", "send", "poll", "recv"],
+                "no F_SETFL: the connect that never waits leaves the socket's flags alone")
         #expect(kernel.flags[Self.fd] == Self.blocking)
+    }
+
+    @Test func withoutFastOpenTheSocketIsNonBlockingAroundTheConnectOnly() throws {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.blocking)
+        kernel.fastOpenOff = true
+        try Self.openOnLoopback(kernel)
+        #expect(Array(kernel.calls.prefix(5)) == ["F_GETFL", "connect(fastopen)", "F_SETFL", "connect", "F_SETFL"])
+        #expect(kernel.flags[Self.fd] == Self.blocking)
+    }
+
+    @Test func aLoopbackProxyRefusingAtOnceIsUnreachable() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: Self.blocking)
+        kernel.connect = .fails(ECONNREFUSED)
+        #expect(Self.failureOnLoopback(kernel) == .proxyUnreachable(errno: ECONNREFUSED))
     }
 
     @Test func aLoopbackProxyThatRefusesIsUnreachable() {

@@ -10,6 +10,9 @@ public protocol Kernel: AnyObject {
     func close(_ fd: Int32) -> Int32
     func dup3(_ fd: Int32, _ copy: Int32, _ flags: Int32) -> Int32
     func connect(_ fd: Int32, _ endpoint: Endpoint) -> Int32
+    /// sendto(fd, nothing, MSG_FASTOPEN | MSG_DONTWAIT, endpoint): connect(2) that never waits,
+    /// whatever O_NONBLOCK says (-1 and EINPROGRESS while it goes on).
+    func connectWithoutWaiting(_ fd: Int32, _ endpoint: Endpoint) -> Int32
     /// connect(AF_UNSPEC): the socket goes back to unconnected.
     func disconnect(_ fd: Int32) -> Int32
     func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ flags: Int32) -> Int
@@ -85,6 +88,9 @@ public final class RealKernel: Kernel, @unchecked Sendable {
     public func socket(_ domain: Int32, _ type: Int32) -> Int32 { sx_real_socket(domain, type, 0) }
     public func close(_ fd: Int32) -> Int32 { sx_real_close(fd) }
     public func dup3(_ fd: Int32, _ copy: Int32, _ flags: Int32) -> Int32 { sx_real_dup3(fd, copy, flags) }
+    public func connectWithoutWaiting(_ fd: Int32, _ endpoint: Endpoint) -> Int32 {
+        Int32(truncatingIfNeeded: endpoint.withSockaddr { sx_real_sendto(fd, nil, 0, Int32(bitPattern: 0x2000_0000) /* MSG_FASTOPEN */ | Int32(MSG_DONTWAIT), $0, $1) })
+    }
     public func connect(_ fd: Int32, _ endpoint: Endpoint) -> Int32 {
         endpoint.withSockaddr { sx_real_connect(fd, $0, $1) }
     }

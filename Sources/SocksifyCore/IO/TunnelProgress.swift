@@ -40,6 +40,21 @@ public struct TunnelProgress: Sendable {
     /// made non-blocking for this call only (the rest uses MSG_DONTWAIT), so a signal handler
     /// that jumps out of the handshake cannot leave the program's socket non-blocking.
     mutating func start(fd: Int32, blockingFlags: Int32?, kernel: Kernel) throws(SocksError) {
+        if blockingFlags != nil && proxyAddress.address.isLoopback {
+            // A connect that never waits, whatever the socket's flags: sendto(MSG_FASTOPEN |
+            // MSG_DONTWAIT) with no data, which leaves O_NONBLOCK alone (two fcntl fewer, and
+            // nothing for a signal handler's jump to leave changed). Loopback only: the SYN
+            // asks for a Fast Open cookie, which no middlebox on the way can drop there.
+            let started = kernel.connectWithoutWaiting(fd, proxyAddress)
+            let e = kernel.errno
+            if started >= 0 || e == EINPROGRESS { return }  // finish learns the outcome from the first send
+            let unsupported = e == EOPNOTSUPP || e == ENOPROTOOPT || e == EINVAL || e == EPROTONOSUPPORT || e == EAFNOSUPPORT
+            if !unsupported {  // refused at once, or the program's own misuse, as connect says them
+                if e == EISCONN || e == EALREADY { throw .socketState(errno: e) }
+                throw .proxyUnreachable(errno: e)
+            }
+            // Fast Open turned off (net.ipv4.tcp_fastopen), or a protocol without it: as below.
+        }
         if let blockingFlags { _ = kernel.setStatusFlags(fd, blockingFlags | O_NONBLOCK) }
         let result = kernel.connect(fd, proxyAddress)
         let e = kernel.errno

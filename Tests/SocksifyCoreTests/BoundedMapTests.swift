@@ -85,4 +85,15 @@ import Testing
         #expect(map.value(for: 999 << 20) == 7)
         #expect(map.value(for: 900 << 20) == 1800)
     }
+
+    /// The buckets grow with the entries (from 16 to half the capacity): every key is still
+    /// found after each doubling, and the oldest are still the first replaced once full.
+    @Test func findsEveryKeyAcrossGrowth() {
+        let map = BoundedMap<Int, Int>(capacity: 1000)
+        for i in 0..<1000 { map.set(i * 7, for: i) }
+        for i in 0..<1000 { #expect(map.value(for: i) == i * 7) }
+        map.set(-1, for: 5000)
+        #expect(map.value(for: 0) == nil, "full: the oldest went")
+        #expect(map.value(for: 5000) == -1 && map.value(for: 999) == 999 * 7)
+    }
 }

@@ -17,11 +17,23 @@ public final class BoundedMap<Key: BoundedMapKey, Value>: @unchecked Sendable {
     private var buckets: [[Int32]]
     private var oldest = 0
 
+    /// The most buckets the map grows to (half the capacity, a power of two). It starts with
+    /// few and doubles as entries come: a process that proxies a handful of sockets does not
+    /// carry pages of empty buckets.
+    private let mostBuckets: Int
+
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
         var count = 1
         while count < self.capacity / 2 { count <<= 1 }
-        buckets = [[Int32]](repeating: [], count: count)
+        mostBuckets = count
+        buckets = [[Int32]](repeating: [], count: min(count, 16))
+    }
+
+    /// Twice the buckets, every entry placed again. Under the lock.
+    private func grow() {
+        buckets = [[Int32]](repeating: [], count: buckets.count * 2)
+        for slot in keys.indices { buckets[bucket(of: keys[slot])].append(Int32(slot)) }
     }
 
     public var isEmpty: Bool {
@@ -43,6 +55,10 @@ public final class BoundedMap<Key: BoundedMapKey, Value>: @unchecked Sendable {
             slot = keys.count
             keys.append(key)
             values.append(value)
+            if keys.count > buckets.count * 2 && buckets.count < mostBuckets {
+                grow()
+                return  // grow placed the new entry too
+            }
         } else {
             slot = oldest
             oldest = (oldest + 1) % capacity

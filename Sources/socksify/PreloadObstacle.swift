@@ -21,6 +21,15 @@ enum PreloadObstacle: Equatable {
         }
     }
 
+    /// The kernel backstop can hold it: no_new_privs takes nothing from it. (A setuid program
+    /// would run without its privileges; one built for another machine makes no x86-64 calls.)
+    var backstopCarries: Bool {
+        switch self {
+        case .staticallyLinked, .go, .wordSize: return true
+        case .setID, .fileCapabilities, .otherMachine: return false
+        }
+    }
+
     var why: String {
         switch self {
         case .staticallyLinked: return "LD_PRELOAD cannot reach it"

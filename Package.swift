@@ -26,8 +26,8 @@ let package = Package(
         .target(
             name: "ShimCore",
             dependencies: ["SocksifyLibc"],
-            // The launcher's checks of the program it runs: nothing the library needs.
-            exclude: ["Core/Program"],
+            // The launcher's checks of the program it runs and its backstop policy: nothing the library needs.
+            exclude: ["Core/Program", "Core/Shim/Shim+Backstop.swift"],
             swiftSettings: [
                 .enableExperimentalFeature("Embedded"),
                 // One section per function, so the link can drop unused ones and order the rest.

@@ -155,7 +155,8 @@ def test_children_of_program_are_socksified(socksify, microsocks, target):
 
 
 # --------------------------------------------------------------------------
-# programs LD_PRELOAD cannot reach: refused with the reason, never run
+# programs LD_PRELOAD cannot reach: held by the kernel backstop (test_backstop.py), or refused
+# with the reason and never run (setuid, capabilities, other machines, or the backstop off)
 # --------------------------------------------------------------------------
 
 BUSYBOX = shutil.which("busybox")
@@ -221,13 +222,31 @@ def elf_header(is64, big_endian, machine, interpreter):
 
 
 @pytest.mark.parametrize("interpreter", [True, False], ids=["dynamic", "static"])
-@pytest.mark.parametrize("machine", [3, 40], ids=["i386", "arm"])
-def test_refuses_a_32_bit_program(socksify, tmp_path, machine, interpreter):
-    """The 64-bit library cannot load into it: the loader says "wrong ELF class" and goes on."""
+def test_refuses_a_32_bit_program_for_another_machine(socksify, tmp_path, interpreter):
+    """32-bit ARM: the 64-bit library cannot load into it (the loader says "wrong ELF class" and
+    goes on), and only an emulator would run it, whose calls the kernel backstop cannot judge."""
     program = tmp_path / "prog32"
-    program.write_bytes(elf_header(False, False, machine, interpreter))
+    program.write_bytes(elf_header(False, False, 40, interpreter))
     program.chmod(0o755)
     assert_refused(socksify.run([program], proxy=proxy_url()), str(program), "32-bit", "64-bit socksify library")
+
+
+@pytest.mark.parametrize("interpreter", [True, False], ids=["dynamic", "static"])
+def test_an_i386_program_goes_to_the_kernel_backstop(socksify, tmp_path, interpreter):
+    """i386 runs natively on x86-64: held by the backstop (test_backstop.py runs a real one).
+    This header alone cannot run: it fails (or crashes) as it does without socksify."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("the backstop is x86-64 only")
+    program = tmp_path / "prog32"
+    program.write_bytes(elf_header(False, False, 3, interpreter))
+    program.chmod(0o755)
+    try:
+        direct = run([program]).returncode
+    except FileNotFoundError:  # its interpreter (/lib/ld-linux.so.2) is not here: a shell says 127
+        direct = 127
+    r = socksify.run([program], proxy=proxy_url())
+    assert r.returncode == direct, "%s\n\nwithout socksify: %s" % (r, direct)
+    assert "would bypass the proxy" not in r.stderr, r
 
 
 @pytest.mark.parametrize("big_endian, machine", [(True, 22), (False, 243), (True, 62)], ids=["s390x", "riscv64", "x86-64-big-endian"])
@@ -240,14 +259,22 @@ def test_refuses_a_program_for_another_machine(socksify, tmp_path, big_endian, m
     assert_refused(socksify.run([program], proxy=proxy_url()), str(program), "another machine")
 
 
-def test_refuses_a_static_program(socksify, tmp_path):
+def test_runs_a_static_program_under_the_kernel_backstop(socksify, tmp_path):
     static_busybox()
     flag = tmp_path / "ran"
-    assert_refused(socksify.run([BUSYBOX, "touch", flag], proxy=proxy_url()), "statically linked", flag=flag)
+    r = socksify.run([BUSYBOX, "touch", flag], proxy=proxy_url())
+    assert r.returncode == 0 and flag.exists(), r
+
+
+def test_refuses_a_static_program_with_the_backstop_off(socksify, tmp_path):
+    static_busybox()
+    flag = tmp_path / "ran"
+    r = socksify.run([BUSYBOX, "touch", flag], proxy=proxy_url(), options=["--no-backstop"])
+    assert_refused(r, "statically linked", flag=flag)
 
 
 @pytest.mark.parametrize("shebang", ["#!{busybox} sh", "#!/usr/bin/env busybox sh", "#!/usr/bin/env -S busybox sh -e", "nested"])
-def test_refuses_a_script_whose_interpreter_is_static(socksify, tmp_path, shebang):
+def test_a_script_whose_interpreter_is_static_runs_under_the_backstop(socksify, tmp_path, shebang):
     static_busybox()
     flag = tmp_path / "ran"
     if shebang == "nested":
@@ -255,7 +282,19 @@ def test_refuses_a_script_whose_interpreter_is_static(socksify, tmp_path, sheban
         inner = write_script(tmp_path / "inner", "#!%s sh\n" % BUSYBOX)
         shebang = "#!%s" % inner
     script = write_script(tmp_path / "script", shebang.format(busybox=BUSYBOX) + "\ntouch '%s'\n" % flag)
-    r = socksify.run([script], proxy=proxy_url(), env={"PATH": os.path.dirname(BUSYBOX) + ":/usr/bin:/bin"})
+    env = {"PATH": os.path.dirname(BUSYBOX) + ":/usr/bin:/bin"}
+    # as without socksify (two of these shebangs do not run the script's body anyway)
+    direct = run([script], env=clean_env(env))
+    ran = flag.exists()
+    if ran:
+        os.unlink(flag)
+    r = socksify.run([script], proxy=proxy_url(), env=env)
+    assert r.returncode == direct.returncode and flag.exists() == ran, "%s\n\nwithout socksify:\n%s" % (r, direct)
+    assert "would bypass the proxy" not in r.stderr, r
+    # with the backstop off, the launcher still names the interpreter
+    if flag.exists():
+        os.unlink(flag)
+    r = socksify.run([script], proxy=proxy_url(), env=dict(env, SOCKSIFY_NO_BACKSTOP="1"))
     assert_refused(r, "%s runs under " % script, "busybox, which is statically linked", flag=flag)
 
 
@@ -363,8 +402,12 @@ def go_programs(tmp_path_factory):
 
 
 @pytest.mark.parametrize("kind", ["cgo", "static"])
-def test_refuses_a_go_program(socksify, go_programs, target, kind):
+def test_a_go_program_is_held_by_the_kernel_backstop(socksify, go_programs, target, kind):
+    """The proxy does not exist: the connect fails closed instead of going direct (and with
+    the backstop off the launcher refuses it, as before)."""
     r = socksify.run([go_programs[kind], "127.0.0.1:%d" % target.port], proxy=proxy_url())
+    assert r.returncode == 1 and r.stdout.startswith("error") and "connection refused" in r.stdout, r
+    r = socksify.run([go_programs[kind], "127.0.0.1:%d" % target.port], proxy=proxy_url(), options=["--no-backstop"])
     assert_refused(r, go_programs[kind], "is a Go program", "its own system calls")
 
 

@@ -21,6 +21,12 @@ enum ProgramCheck {
     /// One line saying why, or nil if the library will load and see the program's connections.
     /// A script is judged by the interpreter that runs it.
     static func whyPreloadCannotWork(_ path: String) -> String? {
+        obstacle(path)?.message
+    }
+
+    /// What keeps the library out (of the program, or of the interpreter that runs it), with
+    /// the line that says so.
+    static func obstacle(_ path: String) -> (obstacle: PreloadObstacle, message: String)? {
         var file = path
         for _ in 0...interpreterDepth {
             switch ProgramFile.inspect(file) {
@@ -28,7 +34,7 @@ enum ProgramCheck {
                 return nil
             case .blocked(let obstacle):
                 let subject = file == path ? path : "\(path) runs under \(file), which"
-                return "\(subject) \(obstacle.what): \(obstacle.why), so its connections would bypass the proxy"
+                return (obstacle, "\(subject) \(obstacle.what): \(obstacle.why), so its connections would bypass the proxy")
             case .script(let shebang):
                 // env only execs what it names, LD_PRELOAD still in the environment: that program
                 // is the one that matters. One env cannot find, exec cannot run either.

@@ -26,7 +26,7 @@ enum ProgramFile {
     static func obstacle(_ facts: ElfFacts) -> PreloadObstacle? {
         if let ours = ownFacts {
             if facts.is64Bit != ours.is64Bit {
-                return .wordSize(bits: facts.is64Bit ? 64 : 32, ours: ours.is64Bit ? 64 : 32)
+                return .wordSize(bits: facts.is64Bit ? 64 : 32, ours: ours.is64Bit ? 64 : 32, machine: facts.machine)
             }
             if facts.machine != ours.machine || facts.isBigEndian != ours.isBigEndian {
                 return .otherMachine(ElfIdentity(machine: facts.machine, isBigEndian: facts.isBigEndian),

@@ -8,7 +8,7 @@ enum QuickOptions {
     static func parse(_ own: [String], program: [String]) -> Socksify? {
         var proxy: String?, config: String?, dnsPool4: String?, dnsPool6: String?
         var connectTimeout: Double?, handshakeTimeout: Double?
-        var verbose = false, quiet = false, proxyLoopback = false, strict = false
+        var verbose = false, quiet = false, proxyLoopback = false, strict = false, noBackstop = false
         var i = 0
         while i < own.count {
             var word = own[i]
@@ -34,9 +34,10 @@ enum QuickOptions {
             case "-vq", "-qv": verbose = true; quiet = true
             case "--proxy-loopback": proxyLoopback = true
             case "--strict": strict = true
+            case "--no-backstop": noBackstop = true
             default: return nil
             }
-            if attached != nil && ["-v", "--verbose", "-q", "--quiet", "--proxy-loopback", "--strict"].contains(word) { return nil }
+            if attached != nil && ["-v", "--verbose", "-q", "--quiet", "--proxy-loopback", "--strict", "--no-backstop"].contains(word) { return nil }
             i += 1
         }
         guard !program.isEmpty else { return nil }  // let ArgumentParser say what is missing
@@ -47,6 +48,7 @@ enum QuickOptions {
         command.quiet = quiet
         command.proxyLoopback = proxyLoopback
         command.strict = strict
+        command.noBackstop = noBackstop
         command.dnsPool4 = dnsPool4
         command.dnsPool6 = dnsPool6
         command.connectTimeout = connectTimeout

@@ -35,6 +35,9 @@ struct Socksify: ParsableCommand {
     @Flag(help: "Refuse anything that would leave the machine other than through the proxy (local DNS, UDP, raw sockets).")
     var strict = false
 
+    @Flag(help: "Refuse static, Go and 32-bit programs (exit 126) instead of holding them with the kernel backstop ($SOCKSIFY_NO_BACKSTOP=1 too).")
+    var noBackstop = false
+
     @Option(name: .customLong("dns-pool4"), help: ArgumentHelp("IPv4 range for names the proxy resolves (default 127.192.0.0/10).", valueName: "cidr"))
     var dnsPool4: String?
 
@@ -108,8 +111,13 @@ struct Socksify: ParsableCommand {
         environment.prependPreload(library)
 
         let executable = ProgramCheck.resolve(program)
-        if let executable, let problem = ProgramCheck.whyPreloadCannotWork(executable) {
-            fail(problem, status: 126)
+        var supervise: String? = nil
+        if let executable, let (obstacle, problem) = ProgramCheck.obstacle(executable) {
+            // What the library cannot reach, the kernel backstop holds (docs/kernel-backstop.md).
+            guard obstacle.backstopCarries, !noBackstop, !Backstop.switchedOff else { fail(problem, status: 126) }
+            // Inside a supervised run the outer filter already holds every process: a second
+            // listener is refused (EBUSY), and the outer supervisor sees these calls anyway.
+            if Environment.get(Backstop.markerVariable) == nil { supervise = problem }
         }
         // Made last, when nothing but the exec is left to fail.
         var nameMap: NameMapReference? = nil
@@ -123,7 +131,11 @@ struct Socksify: ParsableCommand {
                 environment.unset(ShimSettings.nameMapVariable)
             }
         }
+        if supervise != nil { environment.set(Backstop.markerVariable, "1") }
         environment.apply()
+        if let refusal = supervise {
+            Backstop.run(command, refusal: refusal, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
+        }
         Launcher.exec(command, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
     }
 

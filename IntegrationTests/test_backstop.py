@@ -1,0 +1,360 @@
+"""The kernel backstop, step 1 (docs/kernel-backstop.md): programs LD_PRELOAD cannot reach
+(static, Go, 32-bit) run under a seccomp filter, and the launcher carries out their connects.
+
+On loopback: a static busybox wget through microsocks and danted, a Go program built both ways
+(CGO_ENABLED=0 and cgo) through microsocks, a Go program's own DNS lookup refused, static UDP
+sends refused (or sent on loopback), io_uring and 32-bit socket calls refused, the exit status
+and signals as the program's, and the switch that turns the backstop off.
+
+In the network namespaces (root; netns.py's topology with route_target=True) with a capture on
+the client's wire: the same programs reach the target through the proxy and nothing else leaves;
+the negative controls run them without socksify and find their packets in the capture.
+
+Run:  IntegrationTests/clients/build.sh &&
+      flock /tmp/sx-netns.lock python3 -m pytest IntegrationTests/test_backstop.py -q
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import netns
+from conftest import CLIENTS, DANTED_OUT, MICROSOCKS, MICROSOCKS_OUT, SERVERS, SOCKSIFY_BIN, clean_env, run
+
+BUSYBOX = shutil.which("busybox")
+GO = shutil.which("go")
+GCC = shutil.which("gcc")
+
+GO_GET = """package main
+%s
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+)
+
+// Dials os.Args[1] (HOST:PORT; a name goes through Go's own resolver when built without cgo),
+// sends an HTTP request and prints the answer.
+func main() {
+	c, err := net.Dial("tcp", os.Args[1])
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(c, "GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n")
+	b, _ := io.ReadAll(c)
+	c.Close()
+	fmt.Print(string(b))
+}
+"""
+
+I386_SOCKET = """
+# socket(AF_INET, SOCK_STREAM, 0) through socketcall and int 0x80; exits with the errno, or 253
+    .globl _start
+    .text
+_start:
+    mov $102, %eax
+    mov $1, %ebx
+    lea args, %ecx
+    int $0x80
+    neg %eax
+    mov %eax, %ebx
+    mov $1, %eax
+    int $0x80
+    .data
+args: .long 2, 1, 0
+"""
+
+
+def is_dynamic(path):
+    return "program interpreter" in run(["readelf", "-lW", path]).stdout
+
+
+@pytest.fixture(scope="module")
+def static_busybox():
+    if not BUSYBOX or is_dynamic(BUSYBOX):
+        pytest.skip("no statically linked busybox (Debian: busybox-static)")
+    return BUSYBOX
+
+
+@pytest.fixture(scope="module")
+def go_programs(tmp_path_factory):
+    if not GO:
+        pytest.skip("go not installed (Debian: golang-go)")
+    folder = tmp_path_factory.mktemp("go-backstop")
+    env = clean_env({"GOCACHE": folder / "cache", "GOPATH": folder / "path", "HOME": folder, "GO111MODULE": "off"})
+    built = {}
+    for name, cgo, source in [("cgo", "1", '// #include <unistd.h>\nimport "C"\n'), ("static", "0", "")]:
+        (folder / (name + ".go")).write_text(GO_GET % source)
+        env["CGO_ENABLED"] = cgo
+        r = run([GO, "build", "-o", folder / name, folder / (name + ".go")], env=env, timeout=180)
+        assert r.returncode == 0, r
+        built[name] = str(folder / name)
+    assert is_dynamic(built["cgo"]) and not is_dynamic(built["static"])
+    return built
+
+
+@pytest.fixture(scope="module")
+def static_clients(tmp_path_factory):
+    """udp_send and leak_probe, linked statically: only the backstop sees their calls."""
+    if not GCC:
+        pytest.skip("gcc not installed")
+    folder = tmp_path_factory.mktemp("static-clients")
+    built = {}
+    for name in ("udp_send", "leak_probe"):
+        r = run([GCC, "-static", "-O2", "-o", folder / name, CLIENTS / (name + ".c")], timeout=120)
+        if r.returncode != 0:
+            pytest.skip("cannot link statically (glibc's static libraries missing?)\n%s" % r)
+        built[name] = str(folder / name)
+    return built
+
+
+@pytest.fixture(scope="module")
+def i386_program(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("i386")
+    (folder / "s.s").write_text(I386_SOCKET)
+    r = run(["as", "--32", "-o", folder / "s.o", folder / "s.s"])
+    if r.returncode != 0:
+        pytest.skip("cannot assemble 32-bit code: %s" % r.stderr)
+    r = run(["ld", "-m", "elf_i386", "-o", folder / "s32", folder / "s.o"])
+    assert r.returncode == 0, r
+    if run([folder / "s32"]).returncode != 253:
+        pytest.skip("this kernel runs no 32-bit programs")
+    return str(folder / "s32")
+
+
+def refusals(r):
+    return [l for l in r.stderr.splitlines() if "refused" in l]
+
+
+def assert_one_refusal(r, errno_name, *words):
+    lines = refusals(r)
+    assert len(lines) >= 1, r
+    assert len(set(lines)) == 1, "one kind of refusal line expected\n%s" % r
+    line = lines[0]
+    assert line.startswith("socksify: ") and line.endswith("program sees %s" % errno_name), r
+    for word in words:
+        assert word in line, "%r does not say %r\n%s" % (line, word, r)
+
+
+# --------------------------------------------------------------------------
+# on loopback
+# --------------------------------------------------------------------------
+
+def test_static_busybox_wget_through_microsocks(socksify, microsocks, target, static_busybox):
+    r = socksify.run([static_busybox, "wget", "-q", "-O", "-", target.url], proxy=microsocks.url(), verbose=True)
+    assert r.returncode == 0, r
+    assert r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+    assert "busybox connect 127.0.0.1:%d via socks5" % target.port in r.stderr, r
+
+
+def test_static_busybox_wget_through_danted(socksify, danted, target, static_busybox):
+    r = socksify.run([static_busybox, "wget", "-q", "-O", "-", target.url], proxy=danted.url())
+    assert r.returncode == 0, r
+    assert r.stdout == "peer %s\n" % DANTED_OUT, r
+
+
+@pytest.mark.parametrize("kind", ["static", "cgo"])
+def test_go_program_goes_through_the_proxy(socksify, microsocks, target, go_programs, kind):
+    r = socksify.run([go_programs[kind], "127.0.0.1:%d" % target.port], proxy=microsocks.url())
+    assert r.returncode == 0, r
+    assert r.stdout.endswith("peer %s\n" % MICROSOCKS_OUT), r
+
+
+def test_go_program_without_a_proxy_listening_fails_closed(socksify, go_programs, target):
+    """The proxy is not there: the connect fails, it does not go direct."""
+    r = socksify.run([go_programs["static"], "127.0.0.1:%d" % target.port], proxy="socks5://127.0.0.1:9")
+    assert r.returncode == 1 and "peer" not in r.stdout, r
+    assert "connection refused" in r.stdout, r
+
+
+def test_go_dns_lookup_is_refused_with_a_line(socksify, microsocks, go_programs):
+    r = socksify.run([go_programs["static"], "backstop-test.example:80"], proxy=microsocks.url("socks5h"))
+    assert r.returncode == 1, r
+    assert "lookup backstop-test.example" in r.stdout, r
+    assert_one_refusal(r, "EPERM", ":53 (UDP) refused", "a DNS query")
+
+
+@pytest.mark.parametrize("op", ["sendto", "sendmsg", "sendmmsg"])
+def test_static_udp_send_off_the_machine_is_refused(socksify, microsocks, static_clients, op):
+    r = socksify.run([static_clients["udp_send"], op, "10.200.9.9", "9"], proxy=microsocks.url())
+    assert r.returncode == 0 and r.stdout == "error EPERM\n", r
+    assert_one_refusal(r, "EPERM", "udp_send %s 10.200.9.9:9 (UDP) refused" % op)
+
+
+@pytest.mark.parametrize("op", ["sendto", "sendmsg", "sendmmsg"])
+def test_static_udp_send_on_loopback_goes(socksify, microsocks, static_clients, op):
+    """Loopback goes direct by the verdict: the call proceeds."""
+    r = socksify.run([static_clients["udp_send"], op, "127.0.0.1", "9"], proxy=microsocks.url(), loopback=False)
+    assert r.returncode == 0 and r.stdout in ("sent 9\n", "sent 1\n"), r
+    assert not refusals(r), r
+
+
+def test_io_uring_is_refused(socksify, microsocks, static_clients):
+    r = socksify.run([static_clients["leak_probe"], "io_uring"], proxy=microsocks.url())
+    assert r.returncode == 0 and '"io_uring_setup": "EPERM"' in r.stdout, r
+    assert_one_refusal(r, "EPERM", "io_uring_setup refused")
+
+
+def test_a_32_bit_socket_call_is_refused(socksify, microsocks, i386_program):
+    r = socksify.run([i386_program], proxy=microsocks.url())
+    assert r.returncode == 1, "EPERM expected (253: the socket was made)\n%s" % r
+    assert_one_refusal(r, "EPERM", "32-bit (i386) socket call")
+
+
+def test_exit_status_and_signals_are_the_programs(socksify, microsocks, static_busybox):
+    r = socksify.run([static_busybox, "sh", "-c", "exit 7"], proxy=microsocks.url())
+    assert r.returncode == 7, r
+    r = socksify.run([static_busybox, "sh", "-c", "kill -TERM $$"], proxy=microsocks.url())
+    assert r.returncode == -15, r
+
+
+def test_sigterm_to_socksify_reaches_the_program(socksify, microsocks, static_busybox):
+    p = subprocess.Popen(socksify.cmd([static_busybox, "sleep", "30"], proxy=microsocks.url()),
+                         env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        import time
+        time.sleep(0.5)
+        p.terminate()
+        assert p.wait(timeout=10) == -15
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_a_static_program_started_by_a_shim_program_is_held(socksify, microsocks, target, static_busybox):
+    """sh (the library loads) runs static busybox: only the filter could see its connect."""
+    r = socksify.run([static_busybox, "sh", "-c", "%s wget -q -O - %s" % (static_busybox, target.url)],
+                     proxy=microsocks.url())
+    assert r.returncode == 0 and r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_the_backstop_can_be_switched_off(socksify, microsocks, static_busybox, tmp_path, how):
+    flag = tmp_path / "ran"
+    options = ["--no-backstop"] if how == "option" else []
+    env = {"SOCKSIFY_NO_BACKSTOP": "1"} if how == "environment" else None
+    r = socksify.run([static_busybox, "touch", flag], proxy=microsocks.url(), options=options, env=env)
+    assert r.returncode == 126 and "statically linked" in r.stderr and "would bypass the proxy" in r.stderr, r
+    assert not flag.exists(), r
+
+
+def test_socksify_inside_a_supervised_run_uses_the_outer_one(socksify, microsocks, target, static_busybox):
+    inner = " ".join(socksify.cmd([static_busybox, "wget", "-q", "-O", "-", target.url], proxy=microsocks.url()))
+    r = socksify.run([static_busybox, "sh", "-c", inner], proxy=microsocks.url())
+    assert r.returncode == 0 and r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+
+
+# --------------------------------------------------------------------------
+# in the network namespaces, with a capture on the client's wire
+# --------------------------------------------------------------------------
+
+PY = "/usr/bin/python3"
+PROXY5H = "socks5h://%s:%d" % (netns.PROXY_IP, netns.PROXY_PORT)
+VIA = "peer %s" % netns.PROXY_OUT_IP
+SENTINEL = ("import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
+            ".sendto(b'sentinel', (%r, 9))" % netns.DEAD_DNS_IP)
+
+
+def is_sentinel(p):
+    return p.kind == "udp" and p.dst == netns.DEAD_DNS_IP and p.dport == 9
+
+
+@pytest.fixture(scope="module")
+def topo(log_dir):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces, veth pairs, tcpdump)")
+    ok, reason = netns.netns_available()
+    if not ok:
+        pytest.skip(reason)
+    for tool in (netns.TCPDUMP, MICROSOCKS, PY):
+        if not os.access(tool, os.X_OK):
+            pytest.skip("%s not installed" % tool)
+    t = netns.Topology(log_dir, MICROSOCKS, SERVERS / "target_server.py", PY, route_target=True)
+    try:
+        t.setup()
+        yield t
+    finally:
+        t.teardown()
+
+
+@pytest.fixture
+def wire(topo, log_dir):
+    cap = netns.Capture(log_dir)
+    seen = {}
+
+    def packets():
+        if "p" not in seen:
+            netns.run(netns.in_ns(netns.CLIENT_NS, [PY, "-c", SENTINEL]), timeout=10, check=True)
+            got = cap.stop()
+            assert [p for p in got if is_sentinel(p)], "tcpdump was not capturing\n%s" % cap.stderr_text()
+            seen["p"] = [p for p in got if not is_sentinel(p)]
+        return seen["p"]
+
+    try:
+        yield packets
+    finally:
+        cap.close()
+
+
+def in_client(argv, socksify=True, timeout=30):
+    if socksify:
+        argv = [SOCKSIFY_BIN, "-v", "-p", PROXY5H, "--"] + list(argv)
+    return netns.run(netns.in_ns(netns.CLIENT_NS, [str(a) for a in argv]), timeout=timeout, env=clean_env())
+
+
+def only_proxy(packets):
+    """What is on the wire other than client <-> proxy:1080 and link housekeeping."""
+    return netns.leaks(packets)
+
+
+def describe(packets):
+    return "\n".join(str(p) for p in packets[:40]) or "(none)"
+
+
+def test_netns_static_busybox_wget_only_the_proxy_on_the_wire(wire, static_busybox):
+    r = in_client([static_busybox, "wget", "-q", "-O", "-", "http://%s/" % netns.TARGET_IP])
+    assert r.returncode == 0 and r.stdout == VIA + "\n", r
+    packets = wire()
+    assert not only_proxy(packets), "packets other than to the proxy:\n%s\n%s" % (describe(only_proxy(packets)), r)
+    assert [p for p in packets if p.syn and p.dport == netns.PROXY_PORT], describe(packets)
+
+
+def test_netns_go_static_only_the_proxy_on_the_wire(wire, go_programs):
+    r = in_client([go_programs["static"], "%s:80" % netns.TARGET_IP])
+    assert r.returncode == 0 and r.stdout.endswith(VIA + "\n"), r
+    packets = wire()
+    assert not only_proxy(packets), "packets other than to the proxy:\n%s\n%s" % (describe(only_proxy(packets)), r)
+
+
+def test_netns_go_dns_lookup_is_not_sent(wire, go_programs):
+    r = in_client([go_programs["static"], "backstop-test.example:80"])
+    assert r.returncode == 1 and "lookup backstop-test.example" in r.stdout, r
+    assert_one_refusal(r, "EPERM", "%s:53 (UDP) refused" % netns.DEAD_DNS_IP, "a DNS query")
+    packets = wire()
+    assert not only_proxy(packets), "a DNS query (or anything) left:\n%s\n%s" % (describe(packets), r)
+
+
+def test_netns_static_udp_send_is_not_sent(wire, static_clients):
+    r = in_client([static_clients["udp_send"], "sendto", netns.TARGET_IP, "7"])
+    assert r.stdout == "error EPERM\n", r
+    packets = wire()
+    assert not [p for p in packets if p.dst == netns.TARGET_IP], describe(packets)
+
+
+def test_netns_without_socksify_the_same_programs_leave_directly(wire, static_busybox, go_programs, static_clients):
+    """The negative control: the capture sees what the tests above must not find."""
+    runs = [
+        in_client([static_busybox, "wget", "-q", "-T", "1", "-O", "-", "http://%s/" % netns.TARGET_IP], socksify=False),
+        in_client(["timeout", "2", go_programs["static"], "%s:80" % netns.TARGET_IP], socksify=False),
+        in_client([go_programs["static"], "backstop-test.example:80"], socksify=False),
+        in_client([static_clients["udp_send"], "sendto", netns.TARGET_IP, "7"], socksify=False),
+    ]
+    packets = wire()
+    syns = [p for p in packets if p.syn and p.dst == netns.TARGET_IP and p.dport == 80]
+    assert len(syns) >= 2, "%s\n%s" % (describe(packets), runs)
+    assert [p for p in packets if p.kind == "udp" and p.dst == netns.DEAD_DNS_IP and p.dport == 53], describe(packets)
+    assert [p for p in packets if p.kind == "udp" and p.dst == netns.TARGET_IP and p.dport == 7], describe(packets)

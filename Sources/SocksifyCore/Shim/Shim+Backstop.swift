@@ -1,0 +1,279 @@
+import SocksifyLibc
+
+// The kernel backstop's policy (docs/kernel-backstop.md): a system call the seccomp filter
+// stopped in a program the library cannot reach, decided with the shim's own verdict. The
+// launcher's supervisor (Sources/socksify/Backstop.swift) reads the call from the kernel and the
+// program's memory; this file says what to answer. Not part of the library (Package.swift
+// leaves it out of ShimCore).
+
+/// What the supervisor answers a stopped call.
+public enum BackstopAnswer: Equatable, Sendable {
+    /// The call returns this (the supervisor did the work, on a copy of the program's socket).
+    case value(Int64)
+    /// The call fails with this errno.
+    case error(Int32)
+    /// The kernel runs the call as the program made it (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+    case proceed
+}
+
+/// A call the filter stopped: its number, ABI and arguments as the kernel reported them.
+public struct StoppedCall: Sendable {
+    public var number: Int32
+    public var arch: UInt32
+    public var args: [UInt64]
+
+    public init(number: Int32, arch: UInt32, args: [UInt64]) {
+        self.number = number
+        self.arch = arch
+        self.args = args
+    }
+
+    static let x86_64: UInt32 = 0xC000_003E  // AUDIT_ARCH_X86_64
+    static let i386: UInt32 = 0x4000_0003    // AUDIT_ARCH_I386
+    static let x32Bit: Int32 = 0x4000_0000
+
+    enum Kind: Equatable { case connect, sendto, sendmsg, sendmmsg, ioUringSetup, otherABI(String), unexpected }
+
+    var kind: Kind {
+        if arch == StoppedCall.i386 { return .otherABI("32-bit (i386)") }
+        guard arch == StoppedCall.x86_64 else { return .otherABI("non-x86-64") }
+        if number & StoppedCall.x32Bit != 0 { return .otherABI("x32") }
+        switch number {
+        case 42: return .connect
+        case 44: return .sendto
+        case 46: return .sendmsg
+        case 307: return .sendmmsg
+        case 425: return .ioUringSetup
+        default: return .unexpected
+        }
+    }
+
+    /// An argument as the int the program passed (a descriptor, flags).
+    func int(_ n: Int) -> Int32 { Int32(truncatingIfNeeded: args[n]) }
+}
+
+/// The stopped program, as the supervisor reaches it (the real one through pidfd and
+/// process_vm_readv; a fake in tests).
+public protocol StoppedProgram {
+    /// `count` bytes of the program's memory at `address`; nil when they cannot all be read.
+    func read(_ address: UInt64, _ count: Int) -> [UInt8]?
+    /// A copy of the program's descriptor `fd` (pidfd_getfd): the same open socket. A negative
+    /// value is the errno, negated.
+    func copyDescriptor(_ fd: Int32) -> Int32
+    /// Whether the call still waits for its answer (SECCOMP_IOCTL_NOTIF_ID_VALID): then the
+    /// memory just read was the memory of that call's process.
+    func stillWaiting() -> Bool
+    /// Runs `body` in the program's working directory (a relative AF_UNIX path is its).
+    func inProgramDirectory(_ body: () -> Int32) -> Int32
+}
+
+extension Shim {
+    /// The answer to one stopped call.
+    public func answer<P: StoppedProgram>(_ call: StoppedCall, _ program: P) -> BackstopAnswer {
+        switch call.kind {
+        case .connect: return backstopConnect(call, program)
+        case .sendto, .sendmsg, .sendmmsg: return backstopSend(call, program)
+        case .ioUringSetup:
+            log.error("io_uring_setup refused: socksify cannot see the connections an io_uring makes; program sees EPERM")
+            return .error(EPERM)
+        case .otherABI(let abi):
+            log.error("a " + abi + " socket call (system call " + String(call.number & ~StoppedCall.x32Bit)
+                      + ") refused: the kernel backstop does not carry that ABI yet; program sees EPERM")
+            return .error(EPERM)
+        case .unexpected:
+            return .error(ENOSYS)  // the filter stops no other call
+        }
+    }
+
+    /// connect(fd, address, length): the shim's own connect on a copy of the program's socket,
+    /// with the address as read. The call itself never proceeds: another thread could rewrite
+    /// the address after it was read.
+    func backstopConnect<P: StoppedProgram>(_ call: StoppedCall, _ program: P) -> BackstopAnswer {
+        let length = Int(UInt32(truncatingIfNeeded: call.args[2]))
+        guard length <= 128 else { return .error(EINVAL) }  // larger than sockaddr_storage: the kernel's answer
+        var bytes: [UInt8] = []
+        if length > 0 {
+            guard let read = program.read(call.args[1], length) else { return .error(EFAULT) }
+            bytes = read
+        }
+        return onCopy(call.int(0), program) { copy in
+            let destination = Endpoint(bytes: bytes)
+            if let destination, transport(of: copy) == .udp {
+                return datagramConnect(copy, destination, bytes)
+            }
+            let result: Int32 = bytes.withUnsafeBytes { raw in
+                let address = raw.baseAddress?.assumingMemoryBound(to: sockaddr.self)
+                if Shim.isRelativeUnixPath(bytes) {
+                    return program.inProgramDirectory { connect(copy, address, socklen_t(bytes.count)) }
+                }
+                return connect(copy, address, socklen_t(bytes.count))
+            }
+            return result == 0 ? .value(0) : .error(kernel.errno)
+        }
+    }
+
+    /// A UDP socket's connect: the datagrams that follow go where it says. Step 1 carries no UDP
+    /// through a proxy, so only a direct verdict connects (here, with the address read).
+    func datagramConnect(_ copy: Int32, _ destination: Endpoint, _ bytes: [UInt8]) -> BackstopAnswer {
+        if let refusal = datagramRefusal(destination, call: "connect") { return refusal }
+        let result = bytes.withUnsafeBytes {
+            kernel.connect(copy, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(bytes.count))
+        }
+        return result == 0 ? .value(0) : .error(kernel.errno)
+    }
+
+    /// sendto, sendmsg, sendmmsg with a destination: a datagram the verdict sends direct goes
+    /// on; any other is refused (the whole call, for sendmmsg).
+    func backstopSend<P: StoppedProgram>(_ call: StoppedCall, _ program: P) -> BackstopAnswer {
+        let names: [[UInt8]]
+        let flags: Int32
+        switch Shim.destinations(of: call, program) {
+        case .failure(let fault): return .error(fault.errno)
+        case .success(let found): (names, flags) = found
+        }
+        if names.isEmpty { return .proceed }  // sends on a connected socket: its connect was decided
+        let what = call.kind == .sendto ? "sendto" : call.kind == .sendmsg ? "sendmsg" : "sendmmsg"
+        return onCopy(call.int(0), program) { copy in
+            guard let transport = transport(of: copy) else { return .proceed }  // not a socket: the kernel says so
+            // TCP ignores a send's address, unless it opens the connection (TCP Fast Open).
+            if transport == .tcp && flags & Int32(MSG_FASTOPEN) == 0 { return .proceed }
+            for name in names {
+                guard let destination = Endpoint(bytes: name) else {
+                    if Shim.claimsInternetFamily(name) {
+                        log.error(what + " refused: an address socksify cannot read (" + String(name.count)
+                                  + " bytes); program sees EINVAL")
+                        return .error(EINVAL)
+                    }
+                    continue  // AF_UNIX, AF_NETLINK…: not a way out of the machine
+                }
+                if transport == .tcp {
+                    let attempt = trafficAttempt(.tcp, to: destination)
+                    if case .direct = TrafficVerdict.decide(attempt, policy) { continue }
+                    log.error(what + " " + askedFor(attempt, destination).text
+                              + " (TCP Fast Open) refused: the kernel backstop carries TCP through a proxy only from connect; program sees EPERM")
+                    return .error(EPERM)
+                }
+                if transport != .udp {
+                    let attempt = trafficAttempt(transport, to: destination)
+                    switch TrafficVerdict.decide(attempt, policy) {
+                    case .direct: continue
+                    case .refuse(let errno, let why):
+                        log.error(what + " " + askedFor(attempt, destination).text + " (" + transport.name + ") refused: " + why
+                                  + "; program sees " + ErrnoName.name(errno))
+                        return .error(errno)
+                    case .proxy:
+                        log.error(what + " " + askedFor(attempt, destination).text + " (" + transport.name
+                                  + ") refused: it cannot go through a SOCKS proxy; program sees EPERM")
+                        return .error(EPERM)
+                    }
+                }
+                if let refusal = datagramRefusal(destination, call: what) { return refusal }
+            }
+            return .proceed
+        }
+    }
+
+    /// nil when the verdict sends a UDP datagram to `destination` direct; else the refusal,
+    /// logged once.
+    func datagramRefusal(_ destination: Endpoint, call: String) -> BackstopAnswer? {
+        let attempt = trafficAttempt(.udp, to: destination)
+        let errno: Int32
+        var why: String
+        switch TrafficVerdict.decide(attempt, policy) {
+        case .direct: return nil
+        case .refuse(let e, let reason): (errno, why) = (e, reason)
+        case .proxy: (errno, why) = (EPERM, "the kernel backstop does not carry UDP through a proxy yet")
+        }
+        if destination.port == 53 {
+            why += " (a DNS query: socksify does not answer a program's own resolver yet, so the lookup fails; addresses work)"
+        }
+        log.error(call + " " + askedFor(attempt, destination).text + " (UDP) refused: " + why + "; program sees " + ErrnoName.name(errno))
+        return .error(errno)
+    }
+
+    /// Runs `body` on a fresh copy of the program's descriptor `fd`, closed afterwards; the
+    /// registry's byte for the copy's number starts and ends empty (the number is reused).
+    func onCopy<P: StoppedProgram>(_ fd: Int32, _ program: P, _ body: (Int32) -> BackstopAnswer) -> BackstopAnswer {
+        let copy = program.copyDescriptor(fd)
+        guard copy >= 0 else { return .error(-copy) }
+        kernel.setFacts(copy, 0xFF, 0)
+        defer {
+            kernel.setFacts(copy, 0xFF, 0)
+            _ = kernel.close(copy)
+        }
+        // The address was read from the process whose call this is (not a process that took its pid).
+        guard program.stillWaiting() else { return .error(EINTR) }
+        return body(copy)
+    }
+
+    /// The destinations a send names, and its flags; none for sends on a connected socket.
+    static func destinations<P: StoppedProgram>(of call: StoppedCall, _ program: P) -> Result<([[UInt8]], Int32), BackstopFault> {
+        switch call.kind {
+        case .sendto:
+            let length = Int(UInt32(truncatingIfNeeded: call.args[5]))
+            guard call.args[4] != 0, length > 0 else { return .success(([], call.int(3))) }
+            guard length <= 128 else { return .failure(BackstopFault(EINVAL)) }
+            guard let name = program.read(call.args[4], length) else { return .failure(BackstopFault(EFAULT)) }
+            return .success(([name], call.int(3)))
+        case .sendmsg:
+            guard let header = program.read(call.args[1], messageHeaderSize) else { return .failure(BackstopFault(EFAULT)) }
+            return messageName(header, program).map { ($0.map { [$0] } ?? [], call.int(2)) }
+        case .sendmmsg:
+            // The kernel sends at most UIO_MAXIOV messages of a vector.
+            let count = min(Int(UInt32(truncatingIfNeeded: call.args[2])), 1024)
+            guard count > 0 else { return .success(([], call.int(3))) }
+            guard let vector = program.read(call.args[1], count * multipleHeaderSize) else { return .failure(BackstopFault(EFAULT)) }
+            var names: [[UInt8]] = []
+            for i in 0..<count {
+                let header = Array(vector[i * multipleHeaderSize..<i * multipleHeaderSize + messageHeaderSize])
+                switch messageName(header, program) {
+                case .failure(let fault): return .failure(fault)
+                case .success(let name): if let name { names.append(name) }
+                }
+            }
+            return .success((names, call.int(3)))
+        default:
+            return .success(([], 0))
+        }
+    }
+
+    /// x86-64 `struct msghdr` (56 bytes: msg_name at 0, msg_namelen at 8) and `struct mmsghdr` (64).
+    static let messageHeaderSize = 56
+    static let multipleHeaderSize = 64
+
+    static func messageName<P: StoppedProgram>(_ header: [UInt8], _ program: P) -> Result<[UInt8]?, BackstopFault> {
+        let pointer = header[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let length = Int(header[8..<12].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        guard pointer != 0, length > 0 else { return .success(nil) }
+        guard length <= 128 else { return .failure(BackstopFault(EINVAL)) }
+        guard let name = program.read(pointer, length) else { return .failure(BackstopFault(EFAULT)) }
+        return .success(name)
+    }
+
+    static func claimsInternetFamily(_ name: [UInt8]) -> Bool {
+        guard name.count >= 2 else { return false }
+        let family = Int32(UInt16(name[0]) | UInt16(name[1]) << 8)
+        return family == AF_INET || family == AF_INET6
+    }
+
+    /// An AF_UNIX address whose path does not start at "/" (nor is abstract or unnamed).
+    static func isRelativeUnixPath(_ name: [UInt8]) -> Bool {
+        guard name.count > 2, UInt16(name[0]) | UInt16(name[1]) << 8 == UInt16(AF_UNIX) else { return false }
+        return name[2] != 0 && name[2] != UInt8(ascii: "/")
+    }
+}
+
+/// An errno for a call whose arguments could not be read.
+public struct BackstopFault: Error, Equatable {
+    public var errno: Int32
+    init(_ errno: Int32) { self.errno = errno }
+}
+
+extension Endpoint {
+    /// An internet address as a sockaddr's bytes, or nil (another family, or too short).
+    init?(bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return nil }
+        guard let endpoint = bytes.withUnsafeBytes({ Endpoint(sockaddr: $0.baseAddress!, length: $0.count) }) else { return nil }
+        self = endpoint
+    }
+}

@@ -1,0 +1,161 @@
+import Glibc
+import SocksifyLibc
+import Testing
+@testable import SocksifyCore
+
+/// The backstop's policy on the fake kernel: a stopped call, the program's memory as bytes,
+/// its socket as the fake's program socket.
+@Suite struct ShimBackstopTests {
+    static let fd: Int32 = 9
+
+    /// A stopped program: memory at fixed addresses, the copy of any descriptor is `fd`.
+    final class FakeProgram: StoppedProgram {
+        var memory: [UInt64: [UInt8]] = [:]
+        var copyResult: Int32 = ShimBackstopTests.fd
+        var waiting = true
+        var copies: [Int32] = []
+        func read(_ address: UInt64, _ count: Int) -> [UInt8]? {
+            guard let bytes = memory[address], bytes.count >= count else { return nil }
+            return Array(bytes.prefix(count))
+        }
+        func copyDescriptor(_ fd: Int32) -> Int32 { copies.append(fd); return copyResult }
+        func stillWaiting() -> Bool { waiting }
+        func inProgramDirectory(_ body: () -> Int32) -> Int32 { body() }
+    }
+
+    static func shim(_ kernel: FakeKernel) -> Shim {
+        var settings = ShimSettings(proxy: .success(ProxySpec(proto: .socks5, host: "10.0.0.5", port: 1080)))
+        settings.quiet = true
+        let shim = Shim(settings: settings, program: RunningProgram(executable: ascii("/usr/bin/test"), argv0: ascii("test")),
+                        readFile: { _ in nil }, environment: { _ in nil }, kernel: kernel)
+        shim.finishesHandshakes = true
+        return shim
+    }
+
+    static func connect(_ address: [UInt8]) -> StoppedCall {
+        StoppedCall(number: 42, arch: 0xC000_003E, args: [UInt64(fd), 0x1000, UInt64(address.count), 0, 0, 0])
+    }
+
+    @Test func aConnectIsCarriedThroughTheProxyOnTheCopy() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR | O_NONBLOCK)
+        let program = FakeProgram()
+        let address = Endpoint(ip("93.184.216.34"), port: 443).sockaddrBytes
+        program.memory[0x1000] = address
+        #expect(Self.shim(kernel).answer(Self.connect(address), program) == .value(0),
+                "a non-blocking socket too: the handshake is finished before the answer")
+        #expect(program.copies == [Self.fd])
+        #expect(kernel.sent.last == [5, 1, 0, 1, 93, 184, 216, 34, 1, 187])
+        #expect(kernel.closed.contains(Self.fd), "the copy is closed")
+        #expect(kernel.facts(Self.fd) == 0, "nothing left in the registry for the copy's number")
+        #expect(!kernel.calls.contains("arm"), "no asynchronous tunnel: the program cannot finish one")
+    }
+
+    @Test func aLoopbackConnectGoesDirectWithTheBytesRead() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        let program = FakeProgram()
+        let address = Endpoint(ip("127.0.0.1"), port: 8080).sockaddrBytes
+        program.memory[0x1000] = address
+        #expect(Self.shim(kernel).answer(Self.connect(address), program) == .value(0))
+        #expect(kernel.directConnects == [address])
+    }
+
+    @Test func unreadableMemoryAndMissingDescriptorsAnswerAsTheKernelWould() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        let program = FakeProgram()
+        let address = Endpoint(ip("93.184.216.34"), port: 443).sockaddrBytes
+        #expect(Self.shim(kernel).answer(Self.connect(address), program) == .error(EFAULT))
+        program.memory[0x1000] = address
+        program.copyResult = -EBADF
+        #expect(Self.shim(kernel).answer(Self.connect(address), program) == .error(EBADF))
+        var tooLong = Self.connect(address)
+        tooLong.args[2] = 200
+        #expect(Self.shim(kernel).answer(tooLong, program) == .error(EINVAL))
+    }
+
+    @Test func aCallThatNoLongerWaitsIsNotCarriedOut() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        let program = FakeProgram()
+        let address = Endpoint(ip("93.184.216.34"), port: 443).sockaddrBytes
+        program.memory[0x1000] = address
+        program.waiting = false
+        #expect(Self.shim(kernel).answer(Self.connect(address), program) == .error(EINTR))
+        #expect(kernel.sent.isEmpty && kernel.directConnects.isEmpty)
+    }
+
+    static func udp(_ kernel: FakeKernel) {
+        kernel.socketTypes[fd] = (Int32(SOCK_DGRAM.rawValue), Int32(IPPROTO_UDP))
+    }
+
+    @Test func aUDPSendtoOffTheMachineIsRefusedAndOnLoopbackProceeds() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        Self.udp(kernel)
+        let program = FakeProgram()
+        let shim = Self.shim(kernel)
+        let remote = Endpoint(ip("10.200.9.9"), port: 53).sockaddrBytes
+        program.memory[0x2000] = remote
+        let sendto = StoppedCall(number: 44, arch: 0xC000_003E, args: [UInt64(Self.fd), 0x3000, 1, 0, 0x2000, UInt64(remote.count)])
+        #expect(shim.answer(sendto, program) == .error(EPERM))
+        program.memory[0x2000] = Endpoint(ip("127.0.0.1"), port: 9).sockaddrBytes
+        #expect(shim.answer(sendto, program) == .proceed, "loopback goes direct: the call itself")
+    }
+
+    @Test func sendmsgAndSendmmsgNamesAreReadFromTheirHeaders() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        Self.udp(kernel)
+        let program = FakeProgram()
+        let shim = Self.shim(kernel)
+        func header(name: UInt64, length: UInt32, size: Int) -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: size)
+            for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: name >> (8 * UInt64(i))) }
+            for i in 0..<4 { bytes[8 + i] = UInt8(truncatingIfNeeded: length >> (8 * UInt32(i))) }
+            return bytes
+        }
+        let remote = Endpoint(ip("10.1.2.3"), port: 9).sockaddrBytes
+        program.memory[0x2000] = remote
+        program.memory[0x1000] = header(name: 0x2000, length: UInt32(remote.count), size: 56)
+        let sendmsg = StoppedCall(number: 46, arch: 0xC000_003E, args: [UInt64(Self.fd), 0x1000, 0, 0, 0, 0])
+        #expect(shim.answer(sendmsg, program) == .error(EPERM))
+        // two messages: the first on loopback, the second off the machine: the whole call is refused
+        program.memory[0x2100] = Endpoint(ip("127.0.0.1"), port: 9).sockaddrBytes
+        program.memory[0x4000] = header(name: 0x2100, length: 16, size: 64) + header(name: 0x2000, length: 16, size: 64)
+        let sendmmsg = StoppedCall(number: 307, arch: 0xC000_003E, args: [UInt64(Self.fd), 0x4000, 2, 0, 0, 0])
+        #expect(shim.answer(sendmmsg, program) == .error(EPERM))
+        var one = sendmmsg
+        one.args[2] = 1
+        #expect(shim.answer(one, program) == .proceed)
+        // no name: a connected socket's send, decided at its connect; no copy needed
+        program.memory[0x1000] = header(name: 0, length: 0, size: 56)
+        program.copies = []
+        #expect(shim.answer(sendmsg, program) == .proceed)
+        #expect(program.copies.isEmpty)
+    }
+
+    @Test func aTCPSendWithAnAddressProceedsUnlessItIsFastOpen() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        let program = FakeProgram()
+        let remote = Endpoint(ip("10.1.2.3"), port: 80).sockaddrBytes
+        program.memory[0x2000] = remote
+        var sendto = StoppedCall(number: 44, arch: 0xC000_003E, args: [UInt64(Self.fd), 0x3000, 1, 0, 0x2000, UInt64(remote.count)])
+        #expect(Self.shim(kernel).answer(sendto, program) == .proceed, "TCP ignores the address")
+        sendto.args[3] = UInt64(MSG_FASTOPEN)
+        #expect(Self.shim(kernel).answer(sendto, program) == .error(EPERM), "Fast Open would connect past the proxy")
+    }
+
+    @Test func ioUringAndOtherABIsAreRefused() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        let program = FakeProgram()
+        let shim = Self.shim(kernel)
+        #expect(shim.answer(StoppedCall(number: 425, arch: 0xC000_003E, args: [8, 0, 0, 0, 0, 0]), program) == .error(EPERM))
+        #expect(shim.answer(StoppedCall(number: 102, arch: 0x4000_0003, args: [1, 0, 0, 0, 0, 0]), program) == .error(EPERM))
+        #expect(shim.answer(StoppedCall(number: 0x4000_0000 | 42, arch: 0xC000_003E, args: [3, 0, 16, 0, 0, 0]), program) == .error(EPERM))
+        #expect(program.copies.isEmpty, "refused without touching the program")
+    }
+
+    @Test func relativeUnixPathsAreRecognised() {
+        func unix(_ path: String) -> [UInt8] { [UInt8(AF_UNIX), 0] + Array(path.utf8) + [0] }
+        #expect(Shim.isRelativeUnixPath(unix("run/socket")))
+        #expect(!Shim.isRelativeUnixPath(unix("/run/socket")))
+        #expect(!Shim.isRelativeUnixPath([UInt8(AF_UNIX), 0, 0] + Array("abstract".utf8)))
+        #expect(!Shim.isRelativeUnixPath(Endpoint(ip("127.0.0.1"), port: 9).sockaddrBytes))
+    }
+}

@@ -181,7 +181,7 @@ def test_failure_seen_through_wait(socksify, clients, count_offset, slow_proxy, 
                                    wait):
     """The proxy's connect is refused (reply 5): the wait reports the socket as a failed connect (poll:
     POLLERR|POLLHUP and POLLOUT; select: writable; epoll: EPOLLHUP|EPOLLOUT), again until
-    the error is read; SO_ERROR gives ECONNREFUSED; a send then meets EPIPE."""
+    the error is read; SO_ERROR gives ECONNREFUSED once, then 0; a send then meets EPIPE."""
     r, res = run_client(socksify, clients, count_offset, slow_proxy, dead_target, "fail", wait)
     assert r.returncode == 0 and res["ok"], r
     assert res["connect"] == "EINPROGRESS", r
@@ -191,6 +191,7 @@ def test_failure_seen_through_wait(socksify, clients, count_offset, slow_proxy, 
         assert {"OUT", "HUP"} <= set(res["revents"].split("|")), r
         assert res["again"] == 1 and res["again_revents"] == res["revents"], r
     assert res["so_error1"] == errno_of("ECONNREFUSED"), r
+    assert res["so_error2"] == 0, r          # reported once: nothing of the proxy's socket after
     assert res["send"] == "EPIPE", r
     assert_count_back(res, r)
 
@@ -198,12 +199,14 @@ def test_failure_seen_through_wait(socksify, clients, count_offset, slow_proxy, 
 @pytest.mark.parametrize("wait", ["poll", "select", "epoll_wait"])
 def test_failure_seen_by_recv(socksify, clients, count_offset, slow_proxy, dead_target,
                               wait):
-    """A server-first program waits for readable and reads: ECONNREFUSED, then SO_ERROR 0."""
+    """A server-first program waits for readable and reads: ECONNREFUSED once, then the
+    socket answers as an unconnected one would (end of file or ENOTCONN), SO_ERROR 0."""
     r, res = run_client(socksify, clients, count_offset, slow_proxy, dead_target, "fail_io",
                         wait)
     assert r.returncode == 0 and res["ok"], r
     assert res["revents"] != "", r
     assert res["recv1"] == "ECONNREFUSED", r
+    assert res["recv2"] in ("eof", "ENOTCONN"), r
     assert res["so_error"] == 0, r
     assert_count_back(res, r)
 

@@ -225,6 +225,8 @@ extension Shim {
 
     /// getpeername(2): a proxied socket answers with the destination, not the proxy.
     public func getpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+        // A tunnel still going: as a connect in flight (the kernel would name the proxy).
+        if kernel.facts(fd) & 4 != 0 { return fail(ENOTCONN) }
         let room = Int(length?.pointee ?? 0)
         let result = sx_real_getpeername(fd, address, length)
         if result == 0, let address, let length, let peer = datagramPeer(fd) {

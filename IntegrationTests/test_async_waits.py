@@ -318,3 +318,19 @@ def test_close_while_pending_leaves_nothing(socksify, clients, count_offset, slo
     assert res["started"] == 20, r
     assert res["count_before"] == 0 and res["count"] == 0, r
     assert res["pipe_poll"] == 0, r
+
+
+def test_vectored_io_while_tunnel_runs(socksify, clients, count_offset, slow_proxy,
+                                       patient_target):
+    """readv and writev on the socket while its tunnel runs answer EAGAIN, as send and recv
+    do: a writer that sends its request as soon as connect returns must not put its bytes
+    into the SOCKS exchange, nor a reader take the proxy's reply."""
+    r, res = run_client(socksify, clients, count_offset, slow_proxy, patient_target,
+                        "vectored", "poll")
+    assert res["connect"] == "EINPROGRESS", r
+    assert res["readv"] == "EAGAIN", r
+    assert res["writev"] == "EAGAIN", r
+    assert r.returncode == 0 and res["ok"], r
+    assert res["writable_ms"] >= TUNNEL_MS, r
+    assert_through_proxy(res, r, patient_target)
+    assert_count_back(res, r)

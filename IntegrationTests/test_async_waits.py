@@ -334,3 +334,18 @@ def test_vectored_io_while_tunnel_runs(socksify, clients, count_offset, slow_pro
     assert res["writable_ms"] >= TUNNEL_MS, r
     assert_through_proxy(res, r, patient_target)
     assert_count_back(res, r)
+
+
+def test_many_tunnels_in_one_poll(socksify, clients, count_offset, slow_proxy, patient_target):
+    """200 connects, one poll over all of them, asking POLLOUT. Every socket the poll reports
+    writable must be connected: its request write must not meet EAGAIN (the program would be
+    told "writable" again and again while the tunnel runs: a lie and a busy loop). All 200
+    answers come through the proxy."""
+    r, res = run_client(socksify, clients, count_offset, slow_proxy, patient_target,
+                        "many", "poll", n=200, timeout=60)
+    assert res["started"] == 200, r
+    assert res["early"] == 0, r
+    assert res["peers_wrong"] == 0, r
+    assert r.returncode == 0 and res["ok"], r
+    assert res["done"] == 200 and res["bodies"] == 200, r
+    assert_count_back(res, r)

@@ -349,3 +349,17 @@ def test_many_tunnels_in_one_poll(socksify, clients, count_offset, slow_proxy, p
     assert r.returncode == 0 and res["ok"], r
     assert res["done"] == 200 and res["bodies"] == 200, r
     assert_count_back(res, r)
+
+
+def test_socket_in_two_epoll_sets(socksify, clients, count_offset, slow_proxy, patient_target):
+    """Both sets registered while the tunnel runs. The later set reports the socket once the
+    tunnel is up, with its data; the other (documented: it may report early) must still have
+    the program's registration, never be left with socksify's tagged one (which lost its
+    EPOLLOUT and would later hand the program socksify's tag as its data)."""
+    r, res = run_client(socksify, clients, count_offset, slow_proxy, patient_target,
+                        "two_sets", "epoll_wait")
+    assert r.returncode == 0 and res["ok"], r
+    assert res["writable_ms"] >= TUNNEL_MS and res["data2"] == "B", r
+    assert res["n1"] == 1 and res["data1"] == "A", r
+    assert_through_proxy(res, r, patient_target)
+    assert_count_back(res, r)

@@ -11,7 +11,12 @@ for src in "$here"/*.c; do
     [ -e "$src" ] || continue
     name="$(basename "$src" .c)"
     bin="$out/$name"
-    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ "${FORCE:-0}" = 1 ]; then
+    stale=0
+    # a local file it includes (a header, or async_waits.c in its fortified variant) counts too
+    for dep in $(sed -n 's/^#include "\(.*\)"/\1/p' "$src"); do
+        [ "$here/$dep" -nt "$bin" ] && stale=1
+    done
+    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ "$stale" = 1 ] || [ "${FORCE:-0}" = 1 ]; then
         # shellcheck disable=SC2086
         $CC $CFLAGS -o "$bin.tmp.$$" "$src" && mv -f "$bin.tmp.$$" "$bin"
         echo "built $bin"

@@ -19,6 +19,7 @@ SX_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event) {
             // Noted as the program's, given back when the tunnel ends; the kernel waits for the step.
             struct epoll_event ours = {.events = need == 1 ? EPOLLOUT : EPOLLIN, .data.u64 = SX_EPOLL_TAG | (uint32_t)fd};
             int result = sx_real_epoll_ctl(epfd, op, fd, &ours);
+            if (result == 0) sx_epoll_release_other(epfd, fd);
             if (result == 0) sx_epoll_note(epfd, op, fd, event);
             return result;
         }

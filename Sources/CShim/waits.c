@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "socksify_shim.h"
 #include <stdint.h>
+#include <sys/mman.h>
 
 static int watching(void) { return __atomic_load_n(&sx_async_tunnels, __ATOMIC_ACQUIRE) != 0 && sx_shim_started(); }
 
@@ -20,17 +21,38 @@ static struct timespec until(uint64_t end) {
     return (struct timespec){.tv_sec = (time_t)(left / 1000000000u), .tv_nsec = (long)(left % 1000000000u)};
 }
 
-// The tunnels in one wait; a wait with more than this many leaves the rest to the next one.
+// The tunnels one wait keeps on its stack; a wait with more maps room for all of them (a
+// tunnel left with the program's events would be reported writable long before it is up).
 #define SX_WAIT_TUNNELS 64
+
+struct wait_tunnel { nfds_t index; short events; uint64_t deadline; int need; };
+
+static int watched_poll_in(struct pollfd *fds, nfds_t count, uint64_t end, const sigset_t *mask,
+                           struct wait_tunnel *tunnels, nfds_t room);
 
 // poll over `fds`, with tunnels' sockets waited for their exchange. `end`: the program's
 // deadline (UINT64_MAX: none).
 static int watched_poll(struct pollfd *fds, nfds_t count, uint64_t end, const sigset_t *mask) {
+    struct wait_tunnel some[SX_WAIT_TUNNELS];
+    nfds_t pending = 0;
+    for (nfds_t i = 0; i < count; i++) pending += fds[i].fd >= 0 && sx_pending_marked(fds[i].fd);
+    if (pending <= SX_WAIT_TUNNELS) return watched_poll_in(fds, count, end, mask, some, SX_WAIT_TUNNELS);
+    size_t size = pending * sizeof(struct wait_tunnel);
+    void *many = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);  // async-signal-safe, unlike malloc
+    if (many == MAP_FAILED) return watched_poll_in(fds, count, end, mask, some, SX_WAIT_TUNNELS);
+    int result = watched_poll_in(fds, count, end, mask, many, pending);
+    int saved_errno = errno;
+    munmap(many, size);
+    errno = saved_errno;
+    return result;
+}
+
+static int watched_poll_in(struct pollfd *fds, nfds_t count, uint64_t end, const sigset_t *mask,
+                           struct wait_tunnel *tunnels, nfds_t room) {
     for (;;) {
-        struct { nfds_t index; short events; uint64_t deadline; int need; } tunnels[SX_WAIT_TUNNELS];
-        int n = 0;
+        nfds_t n = 0;
         uint64_t wake = end;
-        for (nfds_t i = 0; i < count && n < SX_WAIT_TUNNELS; i++) {
+        for (nfds_t i = 0; i < count && n < room; i++) {
             int fd = fds[i].fd;
             if (fd < 0 || !sx_pending_marked(fd)) continue;
             uint64_t deadline = UINT64_MAX;
@@ -50,7 +72,7 @@ static int watched_poll(struct pollfd *fds, nfds_t count, uint64_t end, const si
         int saved_errno = errno;
         int visible = ready > 0 ? ready : 0, ended = 0;
         uint64_t now = sx_monotonic_ns();
-        for (int t = 0; t < n; t++) {
+        for (nfds_t t = 0; t < n; t++) {
             struct pollfd *p = &fds[tunnels[t].index];
             short wanted = tunnels[t].events, got = ready > 0 ? p->revents : 0;
             p->events = wanted;
@@ -60,8 +82,8 @@ static int watched_poll(struct pollfd *fds, nfds_t count, uint64_t end, const si
             else if (got || now >= tunnels[t].deadline) state = sx_core_async_step(p->fd);
             p->revents = 0;
             if (state == 0) ended = 1;
-            if (state == 3) {  // as a failed connect: an error, hung up, and writable if asked
-                p->revents = (short)(POLLERR | POLLHUP | (wanted & (POLLOUT | POLLWRNORM)));
+            if (state == 3) {  // as a failed connect: an error, hung up, readable and writable if asked
+                p->revents = (short)(POLLERR | POLLHUP | (wanted & (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)));
                 visible++;
             }
         }

@@ -21,6 +21,7 @@ struct registration {
 // One slot per descriptor number, mapped on the first registration of a TCP socket; only the
 // pages of the numbers in use become resident. A socket in two epoll sets keeps the latest.
 static struct registration *table;
+static int registration_of(int fd, struct registration *out);
 static int lock;
 
 static struct registration *slot(int fd, int create) {
@@ -59,6 +60,16 @@ void sx_epoll_note(int epfd, int op, int fd, const struct epoll_event *event) {
     }
     drop_lock();
     if (op != EPOLL_CTL_DEL) sx_fd_facts_set(fd, SX_FACT_EPOLL, SX_FACT_EPOLL);
+}
+
+// A socket whose tunnel runs is registered in another set: the set noted so far carries the
+// tunnel's tagged registration, which only the noted set gets back; give it the program's now
+// (it may then report the socket early, as documented) rather than leave the tag there.
+void sx_epoll_release_other(int epfd, int fd) {
+    struct registration r;
+    if (!registration_of(fd, &r) || r.epfd_plus_one == epfd + 1) return;
+    struct epoll_event theirs = {.events = r.events, .data.u64 = r.data};
+    sx_real_epoll_ctl(r.epfd_plus_one - 1, EPOLL_CTL_MOD, fd, &theirs);
 }
 
 void sx_epoll_forget(int fd) {

@@ -44,7 +44,14 @@ int sx_shutdown_both(int fd) { return shutdown(fd, SHUT_RDWR); }
 // failed connect leaves it (ENOTCONN, EPIPE, and it may connect again), with its options kept.
 int sx_disconnect(int fd) {
     struct sockaddr unspecified = { .sa_family = AF_UNSPEC };
-    return sx_real_connect(fd, &unspecified, sizeof unspecified);
+    int result = sx_real_connect(fd, &unspecified, sizeof unspecified);
+    // Dissolving an established connection leaves ECONNRESET pending on the socket; the
+    // program must hear the tunnel's error once, not the proxy connection's after it.
+    int saved = errno, pending;
+    socklen_t length = sizeof pending;
+    sx_real_getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length);
+    errno = saved;
+    return result;
 }
 
 // Whether a signal that interrupted a wait should end the program's blocking call with EINTR:

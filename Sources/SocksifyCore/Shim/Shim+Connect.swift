@@ -169,8 +169,7 @@ extension Shim {
                                      socketFamily: destination.family, kernel: kernel,
                                      sendTimeoutMilliseconds: kernel.facts(fd) & SX_FACT_SNDTIMEO != 0
                                          ? kernel.sendTimeoutMilliseconds(fd) : nil,
-                                     asynchronous: !finishesHandshakes) { progress in
-                    if finishesHandshakes { return false }  // nobody would finish it later
+                                     asynchronous: true) { progress in
                     interrupted.keep(InterruptedTunnels.Entry(fd: fd, progress: progress, destination: destination, what: via(),
                                                               started: start))
                     kernel.setFacts(fd, 4, 4)
@@ -226,8 +225,8 @@ extension Shim {
 
     /// getpeername(2): a proxied socket answers with the destination, not the proxy.
     public func getpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
-        // A tunnel still going is a socket still connecting: no peer yet (not the proxy).
-        if kernel.facts(fd) & 4 != 0, interrupted.waiting(fd) != nil { return fail(ENOTCONN) }
+        // A tunnel still going: as a connect in flight (the kernel would name the proxy).
+        if kernel.facts(fd) & 4 != 0 { return fail(ENOTCONN) }
         let room = Int(length?.pointee ?? 0)
         let result = sx_real_getpeername(fd, address, length)
         if result == 0, let address, let length, let peer = datagramPeer(fd) {

@@ -50,7 +50,9 @@ static int watched_wait(int epfd, struct epoll_event *events, int max, uint64_t 
         for (int i = 0; i < ready; i++) {
             uint64_t data = events[i].data.u64;
             if ((data & SX_TAG_MASK) == SX_EPOLL_TAG) {
-                if (sx_core_async_step((int)(uint32_t)data) != 1) ended = 1;
+                int fd = (int)(uint32_t)data, state = sx_core_async_step(fd);
+                if (state == 2) sx_epoll_silence(epfd, fd);  // a tag whose tunnel is gone: never again
+                else if (state != 1) ended = 1;
                 continue;  // the exchange's step, not the program's event
             }
             events[kept++] = events[i];

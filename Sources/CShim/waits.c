@@ -81,7 +81,7 @@ static int watched_poll_in(struct pollfd *fds, nfds_t count, uint64_t end, const
             if (tunnels[t].need == 3) state = 3;
             else if (got || now >= tunnels[t].deadline) state = sx_core_async_step(p->fd);
             p->revents = 0;
-            if (state == 0) ended = 1;
+            if (state == 0 || state == 2) ended = 1;  // up, or ended by another thread: the kernel answers now
             if (state == 3) {  // as a failed connect: an error, hung up, readable and writable if asked
                 p->revents = (short)(POLLERR | POLLHUP | (wanted & (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)));
                 visible++;

@@ -23,6 +23,7 @@ struct registration {
 static struct registration *table;
 static int registration_of(int fd, struct registration *out);
 static int lock;
+static int registration_of(int fd, struct registration *out);
 
 static struct registration *slot(int fd, int create) {
     if (fd < 0 || fd >= SX_UDP_MARKS) return NULL;
@@ -70,6 +71,19 @@ void sx_epoll_release_other(int epfd, int fd) {
     if (!registration_of(fd, &r) || r.epfd_plus_one == epfd + 1) return;
     struct epoll_event theirs = {.events = r.events, .data.u64 = r.data};
     sx_real_epoll_ctl(r.epfd_plus_one - 1, EPOLL_CTL_MOD, fd, &theirs);
+}
+
+// A tagged registration with no tunnel behind it (its socket's number was closed while a copy
+// kept the registration alive): the program's own back if it was in this set, else quiet, so
+// the wait neither spins on it nor hands the tag to the program.
+void sx_epoll_silence(int epfd, int fd) {
+    struct registration r;
+    struct epoll_event quiet = {.events = 0, .data.u64 = 0};
+    if (registration_of(fd, &r) && r.epfd_plus_one == epfd + 1) {
+        quiet.events = r.events;
+        quiet.data.u64 = r.data;
+    }
+    sx_real_epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &quiet);
 }
 
 void sx_epoll_forget(int fd) {

@@ -122,4 +122,28 @@ import Testing
         #expect(kernel.facts(Self.fd) & 4 == 0)
         #expect(shim.asyncSoonestDeadline() == UInt64.max)
     }
+
+    /// Two threads on one socket: while one steps the tunnel, the other's calls answer "still
+    /// going" (never "up", which would let its bytes into the exchange), and waits still see it.
+    @Test func anotherThreadsStepIsWaitedOutNotTakenForDone() throws {
+        let kernel = Self.slowProxy()
+        let shim = Self.shim(kernel)
+        _ = Self.connect(shim)
+        let held = try #require(shim.interrupted.begin(Self.fd))  // a step in another thread
+        #expect(shim.asyncStepCode(Self.fd) == 1)
+        #expect(shim.settleBeforeIO(Self.fd) == EAGAIN)
+        #expect(shim.socketError(Self.fd) == 0)
+        #expect(Self.need(shim) == 1, "waits still see the tunnel")
+        #expect(kernel.facts(Self.fd) & 4 != 0)
+        shim.interrupted.update(held)
+        kernel.proxyAccepts = true
+        #expect(shim.asyncStepCode(Self.fd) == 1, "the next step is this thread's")
+        #expect(kernel.sent == [[5, 1, 0]])
+    }
+
+    @Test func aStepWithNoTunnelSaysSo() {
+        let kernel = Self.slowProxy()
+        let shim = Self.shim(kernel)
+        #expect(shim.asyncStepCode(Self.fd) == 2, "a stale tag: the wait quiets it")
+    }
 }

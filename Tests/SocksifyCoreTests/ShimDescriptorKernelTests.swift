@@ -168,6 +168,6 @@ import Testing
         #expect(kernel.facts(Self.fd) & 4 != 0)
         Self.close(shim, Self.fd)
         #expect(kernel.facts(Self.fd) == 0)
-        #expect(shim.interrupted.take(Self.fd) == nil, "nothing left to finish on the number")
+        #expect(shim.interrupted.begin(Self.fd) == nil, "nothing left to finish on the number")
     }
 }

@@ -21,21 +21,46 @@ final class InterruptedTunnels: @unchecked Sendable {
 
     private var entries: [Entry] = []
     private var failures: [(fd: Int32, errno: Int32)] = []
+    /// Descriptors whose tunnel a thread is stepping now: another thread's call on the same
+    /// socket meanwhile answers "still going" rather than step it too, or take it for done.
+    private var busy: [Int32] = []
 
+    /// A new tunnel (or one put back as it was).
     func keep(_ entry: Entry) {
         sx_lock()
         entries.removeAll { $0.fd == entry.fd }
         entries.append(entry)
+        busy.removeAll { $0 == entry.fd }
         publish()
         sx_unlock()
     }
 
-    func take(_ fd: Int32) -> Entry? {
+    /// The tunnel on `fd`, to step: it stays listed (waits still see it) and is marked busy
+    /// until `update` or `end`. Nil when there is none, or another thread is stepping it.
+    func begin(_ fd: Int32) -> Entry? {
         sx_lock()
         defer { sx_unlock() }
-        guard let i = entries.firstIndex(where: { $0.fd == fd }) else { return nil }
-        defer { publish() }
-        return entries.remove(at: i)
+        guard !busy.contains(fd), let entry = entries.first(where: { $0.fd == fd }) else { return nil }
+        busy.append(fd)
+        return entry
+    }
+
+    func isBusy(_ fd: Int32) -> Bool {
+        sx_lock()
+        defer { sx_unlock() }
+        return busy.contains(fd)
+    }
+
+    /// A step taken: the tunnel goes on.
+    func update(_ entry: Entry) { keep(entry) }
+
+    /// The tunnel is up or failed: no longer listed.
+    func end(_ fd: Int32) {
+        sx_lock()
+        entries.removeAll { $0.fd == fd }
+        busy.removeAll { $0 == fd }
+        publish()
+        sx_unlock()
     }
 
     /// What an asynchronous tunnel waits for, and until when; nil for any other descriptor.
@@ -89,6 +114,7 @@ final class InterruptedTunnels: @unchecked Sendable {
         sx_lock()
         entries.removeAll { $0.fd == fd }
         failures.removeAll { $0.fd == fd }
+        busy.removeAll { $0 == fd }
         publish()
         sx_unlock()
     }
@@ -108,12 +134,15 @@ extension Shim {
     /// Returns 0 (the tunnel is up, or there was none) or the errno of its failure.
     /// An asynchronous tunnel is never waited for: EINPROGRESS says it is still going.
     func settleInterrupted(_ fd: Int32, interruptible: Bool) -> Int32 {
-        guard var entry = interrupted.take(fd) else { return takeFailure(fd) }
+        guard var entry = interrupted.begin(fd) else {
+            if interrupted.isBusy(fd) { return EINPROGRESS }  // another thread is stepping it
+            return takeFailure(fd)
+        }
         if entry.progress.asynchronous {
-            interrupted.keep(entry)
+            interrupted.update(entry)
             switch asyncStep(fd) {
             case .going: return EINPROGRESS
-            case .up: return 0
+            case .up, .none: return 0
             case .failed: return takeFailure(fd)
             }
         }
@@ -121,6 +150,7 @@ extension Shim {
         while true {
             do throws(SocksError) {
                 try entry.progress.finish(fd: fd, kernel: kernel)
+                interrupted.end(fd)
                 kernel.setFacts(fd, 4, 0)
                 recordPeer(fd, entry.destination)
                 log.info(entry.what + " ok (finished after a signal)")
@@ -128,11 +158,12 @@ extension Shim {
             } catch {
                 if case .socketState(let e) = error, e == EINTR || e == EINPROGRESS {
                     if interruptible {
-                        interrupted.keep(entry)
+                        interrupted.update(entry)
                         return EINTR
                     }
                     continue
                 }
+                interrupted.end(fd)
                 kernel.setFacts(fd, 4, 0)
                 _ = kernel.disconnect(fd)
                 log.error(entry.what + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))

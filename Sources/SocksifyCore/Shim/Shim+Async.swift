@@ -5,25 +5,29 @@ import SocksifyLibc
 /// the socket ready for the step it is at, or the program tries the socket (SO_ERROR, connect,
 /// send, receive). See docs/async-handshake.md.
 extension Shim {
-    enum AsyncState { case going, up, failed }
+    enum AsyncState { case going, up, failed, none }
 
     /// Takes the steps the socket allows now, never waiting. When the tunnel is up or has
     /// failed, the program's epoll registrations get its own events back (the kernel then
     /// reports the socket as it is: writable, or hung up), and the outcome is logged.
     func asyncStep(_ fd: Int32) -> AsyncState {
-        guard var entry = interrupted.take(fd) else { return interrupted.hasFailure(fd) ? .failed : .up }
+        guard var entry = interrupted.begin(fd) else {
+            if interrupted.isBusy(fd) { return .going }  // another thread is stepping it
+            return interrupted.hasFailure(fd) ? .failed : .none
+        }
         guard entry.progress.asynchronous else {
-            interrupted.keep(entry)
+            interrupted.update(entry)
             return .going
         }
         do throws(SocksError) {
             if let need = try entry.progress.advance(fd: fd, kernel: kernel) {
                 let changed = need != entry.progress.waitingFor
                 entry.progress.waitingFor = need
-                interrupted.keep(entry)
+                interrupted.update(entry)
                 if changed { kernel.armWaits(fd, need) }
                 return .going
             }
+            interrupted.end(fd)
             kernel.setFacts(fd, 4, 0)
             recordPeer(fd, entry.destination)
             kernel.restoreWaits(fd)
@@ -31,6 +35,7 @@ extension Shim {
             return .up
         } catch {
             _ = kernel.disconnect(fd)
+            interrupted.end(fd)
             interrupted.noteFailure(fd, error.errno)  // the pending bit stays until it is reported
             kernel.restoreWaits(fd)
             log.error(entry.what + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
@@ -50,11 +55,12 @@ extension Shim {
     }
 
     /// For the wait interposers: one step on `fd` (ready, or its deadline passed): 0 the tunnel
-    /// is up, 1 still going, 3 failed.
+    /// is up, 1 still going, 3 failed, 2 there is no tunnel on `fd` (any more).
     public func asyncStepCode(_ fd: Int32) -> Int32 {
         switch asyncStep(fd) {
         case .up: return 0
         case .going: return 1
+        case .none: return 2
         case .failed: return 3
         }
     }

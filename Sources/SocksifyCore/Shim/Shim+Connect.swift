@@ -169,7 +169,8 @@ extension Shim {
                                      socketFamily: destination.family, kernel: kernel,
                                      sendTimeoutMilliseconds: kernel.facts(fd) & SX_FACT_SNDTIMEO != 0
                                          ? kernel.sendTimeoutMilliseconds(fd) : nil,
-                                     asynchronous: true) { progress in
+                                     asynchronous: !finishesHandshakes) { progress in
+                    if finishesHandshakes { return false }  // nobody would finish it later
                     interrupted.keep(InterruptedTunnels.Entry(fd: fd, progress: progress, destination: destination, what: via(),
                                                               started: start))
                     kernel.setFacts(fd, 4, 4)

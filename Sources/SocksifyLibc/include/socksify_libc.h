@@ -195,6 +195,7 @@ void sx_epoll_forget(int fd);
 #include <sys/select.h>
 __attribute__((visibility("hidden"))) extern int sx_async_tunnels;
 void sx_epoll_note(int epfd, int op, int fd, const struct epoll_event *event);
+void sx_epoll_silence(int epfd, int fd);
 void sx_epoll_release_other(int epfd, int fd);
 int sx_real_ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask);
 int sx_real_select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *timeout);

@@ -3,7 +3,7 @@
 #   bench/run.sh                      # everything
 #   RUNS=50 N=500 REPEATS=1 bench/run.sh   # quicker, noisier
 # startup.sh, connect_latency.sh (with the remote DNS rows), rules.sh (1,000-rule file),
-# udp_latency.sh (datagrams through danted).
+# udp_latency.sh (datagrams through danted), event_loop.sh (Node.js through a distant proxy).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
@@ -24,4 +24,6 @@ echo
 "$here/rules.sh" || status=1
 echo
 "$here/udp_latency.sh" || status=1
+echo
+"$here/event_loop.sh" || status=1
 exit $status

@@ -85,7 +85,8 @@ SX_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int max, int tim
 }
 
 SX_EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int max, const struct timespec *timeout, const sigset_t *mask) {
-    if (!watching()) return sx_real_epoll_pwait2(epfd, events, max, timeout, mask);
+    int refused = timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000);
+    if (!watching() || refused) return sx_real_epoll_pwait2(epfd, events, max, timeout, mask);  // EINVAL, as without us
     uint64_t end = timeout == NULL ? UINT64_MAX
                                    : sx_monotonic_ns() + (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
     return watched_wait(epfd, events, max, end, 1, mask);

@@ -11,6 +11,11 @@
 
 static int watching(void) { return __atomic_load_n(&sx_async_tunnels, __ATOMIC_ACQUIRE) != 0 && sx_shim_started(); }
 
+// A timeout the kernel would refuse (EINVAL): such a call is handed to libc as it is.
+static int valid(const struct timespec *timeout) {
+    return timeout == NULL || (timeout->tv_sec >= 0 && timeout->tv_nsec >= 0 && timeout->tv_nsec < 1000000000);
+}
+
 static uint64_t deadline_after(const struct timespec *timeout) {
     if (timeout == NULL) return UINT64_MAX;
     return sx_monotonic_ns() + (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
@@ -105,7 +110,7 @@ SX_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout_ms) {
 SX_EXPORT int __poll(struct pollfd *fds, nfds_t count, int timeout_ms) __attribute__((alias("poll")));
 
 SX_EXPORT int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask) {
-    if (!watching()) return sx_real_ppoll(fds, count, timeout, mask);
+    if (!watching() || !valid(timeout)) return sx_real_ppoll(fds, count, timeout, mask);
     return watched_poll(fds, count, deadline_after(timeout), mask);
 }
 
@@ -173,7 +178,10 @@ static int watched_select(int nfds, fd_set *r, fd_set *w, fd_set *x, uint64_t en
 }
 
 SX_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *timeout) {
-    if (!watching() || !tunnel_in_sets(nfds, r, w, x)) return sx_real_select(nfds, r, w, x, timeout);
+    // Sets past FD_SETSIZE (programs that allocate larger ones) and a timeout the kernel refuses
+    // are the kernel's to answer, as they are.
+    int refused = timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0 || timeout->tv_usec >= 1000000);
+    if (!watching() || nfds > FD_SETSIZE || refused || !tunnel_in_sets(nfds, r, w, x)) return sx_real_select(nfds, r, w, x, timeout);
     uint64_t end = UINT64_MAX;
     if (timeout) {
         struct timespec t = {.tv_sec = timeout->tv_sec, .tv_nsec = timeout->tv_usec * 1000};
@@ -189,6 +197,7 @@ SX_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *
 }
 
 SX_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *timeout, const sigset_t *mask) {
-    if (!watching() || !tunnel_in_sets(nfds, r, w, x)) return sx_real_pselect(nfds, r, w, x, timeout, mask);
+    if (!watching() || nfds > FD_SETSIZE || !valid(timeout) || !tunnel_in_sets(nfds, r, w, x))
+        return sx_real_pselect(nfds, r, w, x, timeout, mask);
     return watched_select(nfds, r, w, x, deadline_after(timeout), mask);
 }

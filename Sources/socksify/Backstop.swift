@@ -93,8 +93,9 @@ enum Backstop {
         return listener >= 0 ? .success(listener) : .failure(why)
     }
 
-    /// One notification at a time (step 1: a slow proxy holds up the other processes' connects),
-    /// until the listener reports POLLHUP: no process holding the filter is left.
+    /// Takes stopped calls until the listener reports POLLHUP (no process holding the filter is
+    /// left); each is answered on a thread of its own, so a slow proxy holds up only the calls
+    /// that wait for it.
     static func supervise(child: pid_t, listener: Int32) -> Never {
         supervisedChild = child
         // The terminal sends these to the program too; a supervisor that died of them would
@@ -157,17 +158,24 @@ nonisolated(unsafe) var supervisedChild: pid_t = 0
 
 /// Answers stopped calls with the shim's policy: one Shim per program of the run (the rules
 /// may differ by program).
-final class Supervisor {
+final class Supervisor: @unchecked Sendable {
     let listener: Int32
-    var shims: [String: Shim] = [:]
+    /// Guarded by `shimsLock` (the answering threads share them).
+    private var shims: [String: Shim] = [:]
+    private let shimsLock = Mutex()
 
     init(listener: Int32) { self.listener = listener }
 
+    /// Takes one stopped call and answers it on a new thread (the answer may wait on a proxy).
     func handleOne() {
         var call = sx_stopped_call()
         guard sx_backstop_receive(listener, &call) == 0 else { return }  // ENOENT: the caller is gone
-        let answer = self.answer(call)
-        switch answer {
+        let stopped = call
+        if !Detached.run({ self.respond(to: stopped) }) { respond(to: stopped) }  // no thread: answer here
+    }
+
+    private func respond(to call: sx_stopped_call) {
+        switch answer(call) {
         case .proceed: _ = sx_backstop_respond(listener, call.id, 0, 0, 1)
         case .value(let value): _ = sx_backstop_respond(listener, call.id, value, 0, 0)
         case .error(let errno): _ = sx_backstop_respond(listener, call.id, 0, errno, 0)
@@ -190,6 +198,8 @@ final class Supervisor {
         let executable = Supervisor.link("/proc/\(process)/exe")
         let argv0 = Array(Supervisor.contents("/proc/\(process)/cmdline").prefix { $0 != 0 })
         let key = String(decoding: executable, as: UTF8.self) + "\0" + String(decoding: argv0, as: UTF8.self)
+        shimsLock.lock()
+        defer { shimsLock.unlock() }
         if let known = shims[key] { return known }
         let environment: (String) -> String? = { Environment.get($0) }
         let shim = Shim(settings: ShimSettings.fromEnvironment(environment),
@@ -243,7 +253,12 @@ struct StoppedThread: StoppedProgram {
 
     func stillWaiting() -> Bool { sx_backstop_still_waiting(listener, id) != 0 }
 
+    /// The working directory is the whole supervisor's: one answering thread at a time here.
+    static let directoryLock = Mutex()
+
     func inProgramDirectory(_ body: () -> Int32) -> Int32 {
+        StoppedThread.directoryLock.lock()
+        defer { StoppedThread.directoryLock.unlock() }
         let here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard here >= 0, chdir("/proc/\(process)/cwd") == 0 else {
             if here >= 0 { close(here) }
@@ -265,5 +280,37 @@ extension Substring {
         while let c = s.first, set.contains(c) { s = s.dropFirst() }
         while let c = s.last, set.contains(c) { s = s.dropLast() }
         return s
+    }
+}
+
+/// A pthread mutex with a stable address.
+final class Mutex: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+}
+
+/// Runs a closure on a detached thread.
+enum Detached {
+    final class Job {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    /// False when no thread could be made (the caller then runs it itself).
+    static func run(_ body: @escaping () -> Void) -> Bool {
+        let job = Unmanaged.passRetained(Job(body)).toOpaque()
+        var thread = pthread_t()
+        let made = pthread_create(&thread, nil, { raw in
+            Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, job)
+        guard made == 0 else {
+            Unmanaged<Job>.fromOpaque(job).release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
     }
 }

@@ -73,12 +73,17 @@ final class FakeKernel: Kernel, @unchecked Sendable {
         calls.append("connect(fastopen)")
         if fastOpenOff { return fail(EOPNOTSUPP) }
         if connected.contains(fd) { return fail(EISCONN) }
+        return startConnect(fd, waits: false)
+    }
+    /// A first connect: at once, failed, or (never waiting) in progress.
+    private func startConnect(_ fd: Int32, waits: Bool) -> Int32 {
         switch connect {
         case .now:
             connected.insert(fd)
             return 0
         case .fails(let e): return fail(e)
         case .inProgress:
+            guard !waits else { return fail(EINVAL) }  // a blocking connect would hang the test
             connecting.insert(fd)
             return fail(EINPROGRESS)
         }
@@ -93,16 +98,7 @@ final class FakeKernel: Kernel, @unchecked Sendable {
             connected.insert(fd)
             return 0
         }
-        switch connect {
-        case .now:
-            connected.insert(fd)
-            return 0
-        case .fails(let e): return fail(e)
-        case .inProgress:
-            guard (flags[fd] ?? 0) & O_NONBLOCK != 0 else { return fail(EINVAL) }  // a blocking connect would hang the test
-            connecting.insert(fd)
-            return fail(EINPROGRESS)
-        }
+        return startConnect(fd, waits: (flags[fd] ?? 0) & O_NONBLOCK == 0)
     }
     func disconnect(_ fd: Int32) -> Int32 {
         calls.append("disconnect")

@@ -108,39 +108,16 @@ public struct TunnelProgress: Sendable {
                     throw error
                 }
             }
-            // After an interruption: the exchange replayed over what the proxy already sent.
-            try flush(fd: fd, kernel: kernel)
-            switch exchange!.step() {
-            case .waiting(let sends, let total):
-                for bytes in sends { unsent += bytes }
-                try flush(fd: fd, kernel: kernel)
-                try receive(fd: fd, upTo: total, kernel: kernel)
-            case .done(let sends, _):
-                for bytes in sends { unsent += bytes }
-                try flush(fd: fd, kernel: kernel)
-                hop += 1
-                exchange = nil
-            case .failed(let error):
-                throw error
+            // After an interruption: the rest taken step by step (advance: the exchange replayed
+            // over what the proxy already sent), waiting for the socket before each.
+            while let need = try advance(fd: fd, kernel: kernel) {
+                let events = Int16(need == .writable ? POLLOUT : POLLIN)
+                guard try waitFor(fd, events: events, until: handshakeDeadline, on: kernel) else {
+                    throw .timedOut(phase: need == .writable ? "sending to the proxy" : "waiting for the proxy's reply")
+                }
             }
+            return
         }
-    }
-
-    private mutating func flush(fd: Int32, kernel: Kernel) throws(SocksError) {
-        guard !unsent.isEmpty else { return }
-        let bytes = unsent
-        var offset = 0
-        defer { unsent.removeFirst(offset) }  // what went, also when a wait ends early
-        try sendAll(fd: fd, bytes, offset: &offset, deadline: handshakeDeadline, kernel: kernel)
-    }
-
-    /// Reads until the proxy has sent `total` bytes in all, never further.
-    private mutating func receive(fd: Int32, upTo total: Int, kernel: Kernel) throws(SocksError) {
-        let start = exchange!.replyStart
-        var reply = Array(exchange!.received[start...])
-        let before = reply.count
-        defer { exchange!.receive(reply[before...]) }  // what arrived, also when a wait ends early
-        try receiveReply(fd: fd, into: &reply, total: total - start, deadline: handshakeDeadline, kernel: kernel)
     }
 }
 

@@ -32,12 +32,9 @@ SX_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event) {
 // One wait: epoll_pwait2 when the program asked with a timespec, else epoll_pwait in ms.
 static int real_wait(int epfd, struct epoll_event *events, int max, uint64_t end, int precise, const sigset_t *mask) {
     if (end == UINT64_MAX) return sx_real_epoll_pwait(epfd, events, max, -1, mask);
-    uint64_t now = sx_monotonic_ns(), left = end > now ? end - now : 0;
-    if (precise) {
-        struct timespec t = {.tv_sec = (time_t)(left / 1000000000u), .tv_nsec = (long)(left % 1000000000u)};
-        return sx_real_epoll_pwait2(epfd, events, max, &t, mask);
-    }
-    uint64_t ms = (left + 999999) / 1000000;
+    struct timespec t = sx_time_left(end);
+    if (precise) return sx_real_epoll_pwait2(epfd, events, max, &t, mask);
+    uint64_t left = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec, ms = (left + 999999) / 1000000;
     return sx_real_epoll_pwait(epfd, events, max, ms > INT32_MAX ? INT32_MAX : (int)ms, mask);
 }
 
@@ -68,26 +65,17 @@ static int watched_wait(int epfd, struct epoll_event *events, int max, uint64_t 
     }
 }
 
-static int watching(void) { return __atomic_load_n(&sx_async_tunnels, __ATOMIC_ACQUIRE) != 0 && sx_shim_started(); }
-
-static uint64_t end_after_ms(int timeout_ms) {
-    return timeout_ms < 0 ? UINT64_MAX : sx_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
-}
-
 SX_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms) {
-    if (!watching()) return sx_real_epoll_wait(epfd, events, max, timeout_ms);
-    return watched_wait(epfd, events, max, end_after_ms(timeout_ms), 0, NULL);
+    if (!sx_waits_watching()) return sx_real_epoll_wait(epfd, events, max, timeout_ms);
+    return watched_wait(epfd, events, max, sx_deadline_after_ms(timeout_ms), 0, NULL);
 }
 
 SX_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int max, int timeout_ms, const sigset_t *mask) {
-    if (!watching()) return sx_real_epoll_pwait(epfd, events, max, timeout_ms, mask);
-    return watched_wait(epfd, events, max, end_after_ms(timeout_ms), 0, mask);
+    if (!sx_waits_watching()) return sx_real_epoll_pwait(epfd, events, max, timeout_ms, mask);
+    return watched_wait(epfd, events, max, sx_deadline_after_ms(timeout_ms), 0, mask);
 }
 
 SX_EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int max, const struct timespec *timeout, const sigset_t *mask) {
-    int refused = timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000);
-    if (!watching() || refused) return sx_real_epoll_pwait2(epfd, events, max, timeout, mask);  // EINVAL, as without us
-    uint64_t end = timeout == NULL ? UINT64_MAX
-                                   : sx_monotonic_ns() + (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
-    return watched_wait(epfd, events, max, end, 1, mask);
+    if (!sx_waits_watching() || !sx_timeout_valid(timeout)) return sx_real_epoll_pwait2(epfd, events, max, timeout, mask);  // EINVAL, as without us
+    return watched_wait(epfd, events, max, sx_deadline_after(timeout), 1, mask);
 }

@@ -28,21 +28,17 @@ SX_EXPORT ssize_t write(int fd, const void *buffer, size_t length) {
 // readv(2) and writev(2): on a marked socket (a UDP association, or a tunnel still going) they
 // are recvmsg and sendmsg, so the core sees them as it sees read and write; else libc's.
 SX_EXPORT ssize_t readv(int fd, const struct iovec *vector, int count) {
-    static ssize_t (*real)(int, const struct iovec *, int);
     if (sx_udp_below_limit(fd) && sx_udp_marked_below_limit(fd) && count >= 0) {
         struct msghdr message = {.msg_iov = (struct iovec *)vector, .msg_iovlen = (size_t)count};
         return recvmsg(fd, &message, 0);
     }
-    if (real == NULL) real = (ssize_t (*)(int, const struct iovec *, int))sx_real_symbol("readv");  // racing first calls store the same
-    return real(fd, vector, count);
+    return sx_real_readv(fd, vector, count);
 }
 
 SX_EXPORT ssize_t writev(int fd, const struct iovec *vector, int count) {
-    static ssize_t (*real)(int, const struct iovec *, int);
     if (sx_udp_below_limit(fd) && sx_udp_marked_below_limit(fd) && count >= 0) {
         struct msghdr message = {.msg_iov = (struct iovec *)vector, .msg_iovlen = (size_t)count};
         return sendmsg(fd, &message, 0);
     }
-    if (real == NULL) real = (ssize_t (*)(int, const struct iovec *, int))sx_real_symbol("writev");
-    return real(fd, vector, count);
+    return sx_real_writev(fd, vector, count);
 }

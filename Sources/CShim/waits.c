@@ -9,23 +9,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-static int watching(void) { return __atomic_load_n(&sx_async_tunnels, __ATOMIC_ACQUIRE) != 0 && sx_shim_started(); }
-
-// A timeout the kernel would refuse (EINVAL): such a call is handed to libc as it is.
-static int valid(const struct timespec *timeout) {
-    return timeout == NULL || (timeout->tv_sec >= 0 && timeout->tv_nsec >= 0 && timeout->tv_nsec < 1000000000);
-}
-
-static uint64_t deadline_after(const struct timespec *timeout) {
-    if (timeout == NULL) return UINT64_MAX;
-    return sx_monotonic_ns() + (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
-}
-
-static struct timespec until(uint64_t end) {
-    uint64_t now = sx_monotonic_ns(), left = end > now ? end - now : 0;
-    return (struct timespec){.tv_sec = (time_t)(left / 1000000000u), .tv_nsec = (long)(left % 1000000000u)};
-}
-
 // The tunnels one wait keeps on its stack; a wait with more maps room for all of them (a
 // tunnel left with the program's events would be reported writable long before it is up).
 #define SX_WAIT_TUNNELS 64
@@ -72,7 +55,7 @@ static int watched_poll_in(struct pollfd *fds, nfds_t count, uint64_t end, const
             if (need == 3) wake = 0;  // failed: the program hears it now
             if (deadline < wake) wake = deadline;
         }
-        struct timespec left = until(wake);
+        struct timespec left = sx_time_left(wake);
         int ready = sx_real_ppoll(fds, count, wake == UINT64_MAX ? NULL : &left, mask);
         int saved_errno = errno;
         int visible = ready > 0 ? ready : 0, ended = 0;
@@ -103,35 +86,29 @@ static int watched_poll_in(struct pollfd *fds, nfds_t count, uint64_t end, const
 }
 
 SX_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout_ms) {
-    if (!watching()) return sx_real_poll(fds, count, timeout_ms);
+    if (!sx_waits_watching()) return sx_real_poll(fds, count, timeout_ms);
     struct timespec t = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
-    return watched_poll(fds, count, timeout_ms < 0 ? UINT64_MAX : deadline_after(&t), NULL);
+    return watched_poll(fds, count, sx_deadline_after_ms(timeout_ms), NULL);
 }
 SX_EXPORT int __poll(struct pollfd *fds, nfds_t count, int timeout_ms) __attribute__((alias("poll")));
 
 SX_EXPORT int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask) {
-    if (!watching() || !valid(timeout)) return sx_real_ppoll(fds, count, timeout, mask);
-    return watched_poll(fds, count, deadline_after(timeout), mask);
+    if (!sx_waits_watching() || !sx_timeout_valid(timeout)) return sx_real_ppoll(fds, count, timeout, mask);
+    return watched_poll(fds, count, sx_deadline_after(timeout), mask);
 }
 
 // The _FORTIFY_SOURCE forms, which call libc's poll inside libc: checked as libc checks them
 // (an overflowing array aborts there), then waited for here.
 SX_EXPORT int __poll_chk(struct pollfd *fds, nfds_t count, int timeout_ms, size_t room) {
-    if (room / sizeof(*fds) < count || !watching()) {
-        static int (*real)(struct pollfd *, nfds_t, int, size_t);
-        if (real == NULL) real = sx_real_symbol("__poll_chk");  // racing first calls store the same
-        if (real != NULL) return real(fds, count, timeout_ms, room);
-        return sx_real_poll(fds, count, timeout_ms);
+    if (room / sizeof(*fds) < count || !sx_waits_watching()) {
+        return sx_real___poll_chk(fds, count, timeout_ms, room);
     }
     return poll(fds, count, timeout_ms);
 }
 
 SX_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask, size_t room) {
-    if (room / sizeof(*fds) < count || !watching()) {
-        static int (*real)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
-        if (real == NULL) real = sx_real_symbol("__ppoll_chk");
-        if (real != NULL) return real(fds, count, timeout, mask, room);
-        return sx_real_ppoll(fds, count, timeout, mask);
+    if (room / sizeof(*fds) < count || !sx_waits_watching()) {
+        return sx_real___ppoll_chk(fds, count, timeout, mask, room);
     }
     return ppoll(fds, count, timeout, mask);
 }
@@ -181,15 +158,15 @@ SX_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *
     // Sets past FD_SETSIZE (programs that allocate larger ones) and a timeout the kernel refuses
     // are the kernel's to answer, as they are.
     int refused = timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0 || timeout->tv_usec >= 1000000);
-    if (!watching() || nfds > FD_SETSIZE || refused || !tunnel_in_sets(nfds, r, w, x)) return sx_real_select(nfds, r, w, x, timeout);
+    if (!sx_waits_watching() || nfds > FD_SETSIZE || refused || !tunnel_in_sets(nfds, r, w, x)) return sx_real_select(nfds, r, w, x, timeout);
     uint64_t end = UINT64_MAX;
     if (timeout) {
         struct timespec t = {.tv_sec = timeout->tv_sec, .tv_nsec = timeout->tv_usec * 1000};
-        end = deadline_after(&t);
+        end = sx_deadline_after(&t);
     }
     int ready = watched_select(nfds, r, w, x, end, NULL);
     if (timeout) {  // Linux's select leaves the time not slept
-        struct timespec left = until(end);
+        struct timespec left = sx_time_left(end);
         timeout->tv_sec = left.tv_sec;
         timeout->tv_usec = left.tv_nsec / 1000;
     }
@@ -197,7 +174,7 @@ SX_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *
 }
 
 SX_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *timeout, const sigset_t *mask) {
-    if (!watching() || nfds > FD_SETSIZE || !valid(timeout) || !tunnel_in_sets(nfds, r, w, x))
+    if (!sx_waits_watching() || nfds > FD_SETSIZE || !sx_timeout_valid(timeout) || !tunnel_in_sets(nfds, r, w, x))
         return sx_real_pselect(nfds, r, w, x, timeout, mask);
-    return watched_select(nfds, r, w, x, deadline_after(timeout), mask);
+    return watched_select(nfds, r, w, x, sx_deadline_after(timeout), mask);
 }

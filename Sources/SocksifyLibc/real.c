@@ -58,6 +58,10 @@ REAL(epoll_ctl, int, (int e, int op, int fd, struct epoll_event *v), (e, op, fd,
 REAL(epoll_wait, int, (int e, struct epoll_event *v, int n, int t), (e, v, n, t))
 REAL(epoll_pwait, int, (int e, struct epoll_event *v, int n, int t, const sigset_t *m), (e, v, n, t, m))
 REAL(epoll_pwait2, int, (int e, struct epoll_event *v, int n, const struct timespec *t, const sigset_t *m), (e, v, n, t, m))
+REAL(__poll_chk, int, (struct pollfd *p, nfds_t n, int t, size_t r), (p, n, t, r))
+REAL(__ppoll_chk, int, (struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *m, size_t r), (p, n, t, m, r))
+REAL(readv, ssize_t, (int fd, const struct iovec *v, int n), (fd, v, n))
+REAL(writev, ssize_t, (int fd, const struct iovec *v, int n), (fd, v, n))
 
 // freeaddrinfo returns nothing, which the macro's `return fn args;` cannot express in C.
 static void first_freeaddrinfo(struct addrinfo *r);

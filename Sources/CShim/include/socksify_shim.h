@@ -47,4 +47,25 @@ static inline int sx_io_marked_fast(int fd) {
     return sx_udp_below_limit(fd) && sx_udp_marked_below_limit(fd);
 }
 
+// The wait interposers (waits.c, epoll.c): whether any asynchronous tunnel is going (one load
+// while none is), and their deadlines on the monotonic clock (UINT64_MAX: none).
+static inline int sx_waits_watching(void) {
+    return __atomic_load_n(&sx_async_tunnels, __ATOMIC_ACQUIRE) != 0 && sx_shim_started();
+}
+// A timeout the kernel would refuse (EINVAL): such a call is handed to libc as it is.
+static inline int sx_timeout_valid(const struct timespec *timeout) {
+    return timeout == NULL || (timeout->tv_sec >= 0 && timeout->tv_nsec >= 0 && timeout->tv_nsec < 1000000000);
+}
+static inline uint64_t sx_deadline_after(const struct timespec *timeout) {
+    if (timeout == NULL) return UINT64_MAX;
+    return sx_monotonic_ns() + (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
+}
+static inline uint64_t sx_deadline_after_ms(int timeout_ms) {
+    return timeout_ms < 0 ? UINT64_MAX : sx_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+static inline struct timespec sx_time_left(uint64_t end) {
+    uint64_t now = sx_monotonic_ns(), left = end > now ? end - now : 0;
+    return (struct timespec){.tv_sec = (time_t)(left / 1000000000u), .tv_nsec = (long)(left % 1000000000u)};
+}
+
 #endif

@@ -204,6 +204,11 @@ int sx_real_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
 int sx_real_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
 int sx_real_epoll_pwait(int epfd, struct epoll_event *events, int max, int timeout_ms, const sigset_t *mask);
 int sx_real_epoll_pwait2(int epfd, struct epoll_event *events, int max, const struct timespec *timeout, const sigset_t *mask);
+int sx_real___poll_chk(struct pollfd *fds, nfds_t count, int timeout_ms, size_t room);
+int sx_real___ppoll_chk(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask, size_t room);
+#include <sys/uio.h>
+ssize_t sx_real_readv(int fd, const struct iovec *vector, int count);
+ssize_t sx_real_writev(int fd, const struct iovec *vector, int count);
 #endif
 
 

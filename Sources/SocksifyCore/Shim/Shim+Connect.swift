@@ -3,7 +3,8 @@ import SocksifyLibc
 extension Shim {
     /// connect(2). Returns what connect returns, with errno set on failure.
     public func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
-        if kernel.facts(fd) & 4 != 0 { return connectInterrupted(fd) }
+        let facts = kernel.facts(fd)  // read once: this is on every connect of the program
+        if facts & 4 != 0 { return connectInterrupted(fd) }
         guard let address, let destination = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)) else {
             if let family = Shim.internetFamily(address, length) {
                 // Fail closed: an IP address we cannot read is not handed to the kernel, which might.
@@ -22,8 +23,8 @@ extension Shim {
         }
         // A tunnel is a connected socket (the kernel may still call it "connecting": see
         // TunnelProgress.finish), so connect answers as it would on one.
-        if kernel.facts(fd) & SX_FACT_PEER != 0 { return fail(EISCONN) }
-        guard let transport = transport(of: fd) else { return kernel.connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
+        if facts & SX_FACT_PEER != 0 { return fail(EISCONN) }
+        guard let transport = transport(of: fd, facts: facts) else { return kernel.connect(fd, address, length) }  // ENOTSOCK, EBADF: the kernel says so
         if transport == .udp { return connectDatagram(fd, destination: destination, address: address, length: length) }
         let attempt = trafficAttempt(transport, to: destination)
         let asked = askedFor(attempt, destination)
@@ -49,8 +50,8 @@ extension Shim {
 
     /// The socket's transport: what the program told socket() when the registry noted it (no
     /// system call), else the kernel's answer; nil when fd is not a socket.
-    func transport(of fd: Int32) -> TransportKind? {
-        switch (kernel.facts(fd) & SX_FACT_KIND) >> SX_FACT_KIND_SHIFT {
+    func transport(of fd: Int32, facts: Int32? = nil) -> TransportKind? {
+        switch ((facts ?? kernel.facts(fd)) & SX_FACT_KIND) >> SX_FACT_KIND_SHIFT {
         case 1: return .tcp
         case 2: return .udp
         default:

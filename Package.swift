@@ -27,7 +27,7 @@ let package = Package(
             name: "ShimCore",
             dependencies: ["SocksifyLibc"],
             // The launcher's checks of the program it runs and its backstop policy: nothing the library needs.
-            exclude: ["Core/Program", "Core/Shim/Shim+Backstop.swift"],
+            exclude: ["Core/Program", "Core/Protocol/DNS", "Core/Shim/Shim+Backstop.swift", "Core/Shim/Shim+NameQueries.swift"],
             swiftSettings: [
                 .enableExperimentalFeature("Embedded"),
                 // One section per function, so the link can drop unused ones and order the rest.

@@ -2,7 +2,9 @@
 (static, Go, 32-bit) run under a seccomp filter, and the launcher carries out their connects.
 
 On loopback: a static busybox wget through microsocks and danted, a Go program built both ways
-(CGO_ENABLED=0 and cgo) through microsocks, a Go program's own DNS lookup refused, static UDP
+(CGO_ENABLED=0 and cgo) through microsocks, a Go program's own DNS lookups answered by socksify
+(synthetic addresses for names the proxy resolves; forwarded to the program's nameserver, in a
+private mount namespace, for names resolved locally; UDP, TCP, truncation, strict), static UDP
 sends refused (or sent on loopback), io_uring and 32-bit socket calls refused, the exit status
 and signals as the program's, and the switch that turns the backstop off.
 
@@ -14,6 +16,7 @@ Run:  IntegrationTests/clients/build.sh &&
       flock /tmp/sx-netns.lock python3 -m pytest IntegrationTests/test_backstop.py -q
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +24,7 @@ import subprocess
 import pytest
 
 import netns
-from conftest import CLIENTS, DANTED_OUT, MICROSOCKS, MICROSOCKS_OUT, SERVERS, SOCKSIFY_BIN, clean_env, run
+from conftest import CLIENTS, DANTED_OUT, MICROSOCKS, MICROSOCKS_OUT, PROJECT_OUT, SERVERS, SOCKSIFY_BIN, clean_env, run
 
 BUSYBOX = shutil.which("busybox")
 GO = shutil.which("go")
@@ -30,14 +33,15 @@ GCC = shutil.which("gcc")
 GO_GET = """package main
 %s
 import (
+	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"os"
+	"strings"
 )
 
-// Dials os.Args[1] (HOST:PORT; a name goes through Go's own resolver when built without cgo),
-// sends an HTTP request and prints the answer.
+// Dials os.Args[1] (HOST:PORT; a name goes through Go's own resolver, with or without cgo),
+// sends an HTTP request and prints the answer up to the target's "peer" line.
 func main() {
 	c, err := net.Dial("tcp", os.Args[1])
 	if err != nil {
@@ -45,9 +49,15 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Fprintf(c, "GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n")
-	b, _ := io.ReadAll(c)
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\\n')
+		fmt.Print(line)
+		if err != nil || strings.HasPrefix(line, "peer ") {
+			break
+		}
+	}
 	c.Close()
-	fmt.Print(string(b))
 }
 """
 
@@ -99,12 +109,12 @@ def go_programs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def static_clients(tmp_path_factory):
-    """udp_send and leak_probe, linked statically: only the backstop sees their calls."""
+    """udp_send, leak_probe and dns_sendto, linked statically: only the backstop sees their calls."""
     if not GCC:
         pytest.skip("gcc not installed")
     folder = tmp_path_factory.mktemp("static-clients")
     built = {}
-    for name in ("udp_send", "leak_probe"):
+    for name in ("udp_send", "leak_probe", "dns_sendto"):
         r = run([GCC, "-static", "-O2", "-o", folder / name, CLIENTS / (name + ".c")], timeout=120)
         if r.returncode != 0:
             pytest.skip("cannot link statically (glibc's static libraries missing?)\n%s" % r)
@@ -234,11 +244,148 @@ def test_go_program_without_a_proxy_listening_fails_closed(socksify, go_programs
     assert "connection refused" in r.stdout, r
 
 
-def test_go_dns_lookup_is_refused_with_a_line(socksify, microsocks, go_programs):
-    r = socksify.run([go_programs["static"], "backstop-test.example:80"], proxy=microsocks.url("socks5h"))
+# --------------------------------------------------------------------------
+# names: a program's own resolver (Go) asks socksify's responder, never the network
+# --------------------------------------------------------------------------
+
+ONLY_PROXY = "only-proxy.test"  # resolved by the project's test server alone
+
+
+@pytest.fixture
+def name_proxy(socks_server):
+    return socks_server(extra_args=["--host", "%s=127.0.0.1" % ONLY_PROXY])
+
+
+def proxy_hosts(proxy):
+    return [e.get("host") for e in proxy.entries() if e.get("cmd") == 1]
+
+
+@pytest.mark.parametrize("kind", ["static", "cgo"])
+def test_go_names_are_resolved_by_the_proxy(socksify, name_proxy, target, go_programs, kind):
+    """socks5h: Go's own lookup gets a synthetic address, and its connect reaches the proxy as
+    the name (which only the proxy can resolve)."""
+    r = socksify.run([go_programs[kind], "%s:%d" % (ONLY_PROXY, target.port)], proxy=name_proxy.url("socks5h"), verbose=True)
+    assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % PROJECT_OUT), r
+    assert "DNS query %s (A): 127." % ONLY_PROXY in r.stderr, r
+    assert "DNS query %s (AAAA): no records" % ONLY_PROXY in r.stderr, r
+    assert "connect %s:%d via socks5h" % (ONLY_PROXY, target.port) in r.stderr, r
+    assert proxy_hosts(name_proxy) == [ONLY_PROXY], name_proxy.entries()
+    assert not refusals(r), r
+
+
+def test_go_name_the_proxy_cannot_resolve_fails_there(socksify, name_proxy, target, go_programs):
+    r = socksify.run([go_programs["static"], "nowhere.test:%d" % target.port], proxy=name_proxy.url("socks5h"))
+    assert r.returncode == 1 and r.stdout.startswith("error dial tcp 127."), r
+    assert "nowhere.test:%d via socks5h" % target.port in r.stderr and "program sees EHOSTUNREACH" in r.stderr, r
+    assert proxy_hosts(name_proxy) == ["nowhere.test"], name_proxy.entries()
+
+
+def test_static_sendto_query_is_answered_by_socksify(socksify, name_proxy, static_clients):
+    """A query sent with sendto on an unconnected socket (musl's way): answered from the
+    supervisor. 127.0.0.99 has no nameserver: an answer can only be socksify's."""
+    r = socksify.run([static_clients["dns_sendto"], "127.0.0.99", ONLY_PROXY], proxy=name_proxy.url("socks5h"), verbose=True)
+    assert r.returncode == 0 and r.stdout.startswith("rcode 0\n127."), r
+    assert "sendto 127.0.0.99:53 (UDP): a DNS query; socksify answers it" in r.stderr, r
+    r = socksify.run([static_clients["dns_sendto"], "127.0.0.99", "bad_name!.test"], proxy=name_proxy.url("socks5h"))
+    assert r.stdout == "rcode 3\n", r
+
+
+# The program's nameserver, in a private mount namespace whose /etc/resolv.conf names it (root).
+NAMESERVER = "127.0.0.77"
+LOCAL_ONLY = "local-only.test"  # resolved by that nameserver alone
+
+
+@pytest.fixture
+def nameserver(log_dir, tmp_path):
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare (a private /etc/resolv.conf, a nameserver on port 53)")
+    from conftest import PYTHON, ManagedProcess
+
+    def start(*extra):
+        log = tmp_path / ("dns-%d.jsonl" % len(started))
+        argv = [PYTHON, SERVERS / "dns_test_server.py", "--listen", "%s:53" % NAMESERVER,
+                "--name", "%s=127.0.0.1" % LOCAL_ONLY, "--log", log] + list(extra)
+        server = ManagedProcess(argv, "dns_test_server", log_dir, read_ready=True)
+        server.queries = lambda: [json.loads(l) for l in log.read_text().splitlines()] if log.exists() else []
+        started.append(server)
+        return server
+
+    started = []
+    yield start
+    for s in started:
+        s.stop()
+
+
+def with_resolv(tmp_path, options, argv):
+    """argv in a mount namespace whose /etc/resolv.conf names NAMESERVER."""
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver %s\noptions timeout:2 attempts:1 %s\n" % (NAMESERVER, options))
+    return ["unshare", "-m", "sh", "-c", 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"', "sh", str(resolv)] + [str(a) for a in argv]
+
+
+def test_go_local_names_are_forwarded_to_the_programs_nameserver(socksify, name_proxy, target, go_programs, nameserver, tmp_path):
+    """socks5 (names resolved locally): the query goes to the nameserver the program asked, its
+    answer comes back, and the connect goes through the proxy."""
+    dns = nameserver()
+    argv = with_resolv(tmp_path, "", socksify.cmd([go_programs["static"], "%s:%d" % (LOCAL_ONLY, target.port)], proxy=name_proxy.url("socks5"), verbose=True))
+    r = run(argv)
+    assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % PROJECT_OUT), r
+    assert {(q["transport"], q["name"]) for q in dns.queries()} == {("udp", LOCAL_ONLY)}, dns.queries()
+    assert "DNS query %s (A): resolved locally" % LOCAL_ONLY in r.stderr, r
+    assert proxy_hosts(name_proxy) == ["127.0.0.1"], name_proxy.entries()
+
+
+def test_go_name_rules_match_after_a_forwarded_lookup(socksify, name_proxy, target, go_programs, nameserver, tmp_path):
+    """The nameserver's answer is remembered, so a rule for the name matches the connect to the
+    address it gave: direct here, where the default would go through the proxy."""
+    dns = nameserver()
+    rules = tmp_path / "rules.conf"
+    rules.write_text("proxy p %s\nrule to %s direct\ndefault via p\n" % (name_proxy.url("socks5"), LOCAL_ONLY))
+    argv = with_resolv(tmp_path, "", socksify.cmd([go_programs["static"], "%s:%d" % (LOCAL_ONLY, target.port)], verbose=True, options=["-c", rules]))
+    r = run(argv)
+    assert r.returncode == 0 and r.stdout.endswith("peer 127.0.0.1\n"), r
+    assert "connect 127.0.0.1:%d direct" % target.port in r.stderr, r
+    assert proxy_hosts(name_proxy) == [], name_proxy.entries()
+    assert dns.queries(), "the lookup went to the nameserver"
+
+
+def test_go_truncated_answer_is_retried_over_tcp(socksify, name_proxy, target, go_programs, nameserver, tmp_path):
+    dns = nameserver("--truncate-udp")
+    argv = with_resolv(tmp_path, "", socksify.cmd([go_programs["static"], "%s:%d" % (LOCAL_ONLY, target.port)], proxy=name_proxy.url("socks5"), verbose=True))
+    r = run(argv)
+    assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % PROJECT_OUT), r
+    transports = {q["transport"] for q in dns.queries()}
+    assert transports == {"udp", "tcp"}, dns.queries()
+    assert "connect %s:53 (TCP): a DNS query; socksify answers it" % NAMESERVER in r.stderr, r
+
+
+def test_go_names_over_tcp_go_to_the_proxy_too(socksify, name_proxy, target, go_programs, nameserver, tmp_path):
+    """options use-vc: the queries come over TCP; a name the proxy resolves never reaches the
+    nameserver that way either."""
+    dns = nameserver()
+    argv = with_resolv(tmp_path, "use-vc", socksify.cmd([go_programs["static"], "%s:%d" % (ONLY_PROXY, target.port)], proxy=name_proxy.url("socks5h"), verbose=True))
+    r = run(argv)
+    assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % PROJECT_OUT), r
+    assert "connect %s:53 (TCP): a DNS query" % NAMESERVER in r.stderr, r
+    assert dns.queries() == [], dns.queries()
+    assert proxy_hosts(name_proxy) == [ONLY_PROXY], name_proxy.entries()
+
+
+def test_go_strict_without_a_resolving_proxy_refuses_the_lookup(socksify, name_proxy, target, go_programs, nameserver, tmp_path):
+    dns = nameserver()
+    argv = with_resolv(tmp_path, "", socksify.cmd([go_programs["static"], "%s:%d" % (LOCAL_ONLY, target.port)], proxy=name_proxy.url("socks5"), options=["--strict"]))
+    r = run(argv)
+    assert r.returncode == 1 and "lookup %s" % LOCAL_ONLY in r.stdout, r
+    assert "DNS query %s (A) refused: local DNS lookup refused in strict mode" % LOCAL_ONLY in r.stderr, r
+    assert dns.queries() == [], dns.queries()
+
+
+def test_go_without_socksify_asks_the_nameserver(go_programs, target, nameserver, tmp_path):
+    """The control for the tests above: the same program and resolv.conf reach the nameserver."""
+    dns = nameserver()
+    r = run(with_resolv(tmp_path, "", [go_programs["static"], "%s:%d" % (ONLY_PROXY, target.port)]))
     assert r.returncode == 1, r
-    assert "lookup backstop-test.example" in r.stdout, r
-    assert_one_refusal(r, "EPERM", ":53 (UDP) refused", "a DNS query")
+    assert {(q["transport"], q["name"]) for q in dns.queries()} == {("udp", ONLY_PROXY)}, dns.queries()
 
 
 @pytest.mark.parametrize("op", ["sendto", "sendmsg", "sendmmsg"])
@@ -393,10 +540,13 @@ def test_netns_go_static_only_the_proxy_on_the_wire(wire, go_programs):
     assert not only_proxy(packets), "packets other than to the proxy:\n%s\n%s" % (describe(only_proxy(packets)), r)
 
 
-def test_netns_go_dns_lookup_is_not_sent(wire, go_programs):
-    r = in_client([go_programs["static"], "backstop-test.example:80"])
-    assert r.returncode == 1 and "lookup backstop-test.example" in r.stdout, r
-    assert_one_refusal(r, "EPERM", "%s:53 (UDP) refused" % netns.DEAD_DNS_IP, "a DNS query")
+@pytest.mark.parametrize("kind", ["static", "cgo"])
+def test_netns_go_name_reaches_the_target_and_no_query_leaves(wire, go_programs, kind):
+    """Go's own resolver: socksify answers it, the proxy resolves target.test (only it can),
+    and the capture shows nothing but the proxy's connection: no DNS query to 10.200.9.9."""
+    r = in_client([go_programs[kind], "%s:80" % netns.TARGET_NAME])
+    assert r.returncode == 0 and r.stdout.endswith(VIA + "\n"), r
+    assert "connect %s:80 via socks5h" % netns.TARGET_NAME in r.stderr, r
     packets = wire()
     assert not only_proxy(packets), "a DNS query (or anything) left:\n%s\n%s" % (describe(packets), r)
 
@@ -413,7 +563,7 @@ def test_netns_without_socksify_the_same_programs_leave_directly(wire, static_bu
     runs = [
         in_client([static_busybox, "wget", "-q", "-T", "1", "-O", "-", "http://%s/" % netns.TARGET_IP], socksify=False),
         in_client(["timeout", "2", go_programs["static"], "%s:80" % netns.TARGET_IP], socksify=False),
-        in_client([go_programs["static"], "backstop-test.example:80"], socksify=False),
+        in_client([go_programs["static"], "%s:80" % netns.TARGET_NAME], socksify=False),
         in_client([static_clients["udp_send"], "sendto", netns.TARGET_IP, "7"], socksify=False),
     ]
     packets = wire()

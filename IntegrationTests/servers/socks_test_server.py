@@ -231,6 +231,8 @@ class Server:
     # ---- outgoing connection ----------------------------------------------
 
     def resolve(self, host, port):
+        known = dict(h.split("=", 1) for h in self.args.host)
+        host = known.get(host.lower() if isinstance(host, str) else host, host)
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         if not infos:
             raise socket.gaierror(socket.EAI_NONAME, "no address")
@@ -597,6 +599,8 @@ def main(argv=None):
                    help="sleep before connecting to the destination of a CONNECT")
     p.add_argument("--nagle", action="store_true",
                    help="do not set TCP_NODELAY on client connections")
+    p.add_argument("--host", action="append", default=[], metavar="NAME=IP",
+                   help="resolve NAME to IP before asking the system (a name only the proxy knows)")
     p.add_argument("--tor-answers", action="store_true",
                    help="answer a login sent with the greeting with its status alone, as Tor")
     args = p.parse_args(argv)

@@ -163,6 +163,8 @@ final class Supervisor: @unchecked Sendable {
     /// Guarded by `shimsLock` (the answering threads share them).
     private var shims: [String: Shim] = [:]
     private let shimsLock = Mutex()
+    /// Answers the DNS queries of programs that resolve names themselves.
+    private let nameService = NameService()
 
     init(listener: Int32) { self.listener = listener }
 
@@ -191,7 +193,7 @@ final class Supervisor: @unchecked Sendable {
         defer { close(pidfd) }
         let args = [call.args.0, call.args.1, call.args.2, call.args.3, call.args.4, call.args.5]
         let stopped = StoppedThread(listener: listener, id: call.id, thread: thread, process: process, pidfd: pidfd)
-        return shim(for: process).answer(StoppedCall(number: call.nr, arch: call.arch, args: args), stopped)
+        return shim(for: process).answer(StoppedCall(number: call.nr, arch: call.arch, args: args), stopped, nameService: nameService)
     }
 
     func shim(for process: Int32) -> Shim {

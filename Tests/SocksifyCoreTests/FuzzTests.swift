@@ -433,6 +433,33 @@ enum FuzzSeeds {
         }
     }
 
+    /// The backstop's DNS responder reads what a program sends to port 53 (a program is as
+    /// untrusted as a proxy: it may be hostile). Parsed queries re-encode; every reply is a
+    /// well-formed message carrying the query's ID.
+    @Test func dnsQuery() {
+        var rng = FuzzRandom(seed: 0xD115)
+        let seeds = [SocksifyCoreTests.dnsQuery("example.com"), SocksifyCoreTests.dnsQuery("a.b.c", type: 28, edns: false),
+                     SocksifyCoreTests.dnsQuery("", type: 2), SocksifyCoreTests.dnsQuery("x.test", flags: 0x2800)]
+        var mutator = FuzzMutator(seeds: seeds, dictionary: FuzzSeeds.binaryDictionary, maxLength: 600)
+        var findings = FuzzFindings("DNSQuery.parse")
+        for i in 0..<Self.decoderIterations where !findings.enough {
+            findings.iteration = i
+            let input = mutator.next(&rng)
+            switch DNSQuery.parse(input) {
+            case .failure(.ignore):
+                findings.check(input.count < 12 || input[2] & 0x80 != 0, "a query was ignored", input: input)
+            case .failure(.formatError(let id)):
+                findings.check(id == UInt16(input[0]) << 8 | UInt16(input[1]), "format error with another ID", input: input)
+            case .success(let query):
+                findings.check(query.name.count <= 254, "a name of \(query.name.count) bytes", input: input)
+                findings.check(Array(input[12..<12 + query.question.count]) == query.question, "question is not the input's", input: input)
+                let reply = query.reply(code: 0, addresses: [.v4(IPv4Address(1, 2, 3, 4))])
+                findings.check(reply.count == 12 + query.question.count + 16 && Array(reply[0..<2]) == Array(input[0..<2]),
+                               "reply of \(reply.count) bytes", input: input)
+            }
+        }
+    }
+
     @Test func socks4Reply() {
         var rng = FuzzRandom(seed: 0x5A5A)
         var mutator = FuzzMutator(seeds: FuzzSeeds.socks4Replies, dictionary: FuzzSeeds.binaryDictionary, maxLength: 16)

@@ -68,11 +68,11 @@ public protocol StoppedProgram {
 }
 
 extension Shim {
-    /// The answer to one stopped call.
-    public func answer<P: StoppedProgram>(_ call: StoppedCall, _ program: P) -> BackstopAnswer {
+    /// The answer to one stopped call. DNS queries (port 53) go to `nameService` when there is one.
+    public func answer<P: StoppedProgram>(_ call: StoppedCall, _ program: P, nameService: (any BackstopNameService)? = nil) -> BackstopAnswer {
         switch call.kind {
-        case .connect: return backstopConnect(call, program)
-        case .sendto, .sendmsg, .sendmmsg: return backstopSend(call, program)
+        case .connect: return backstopConnect(call, program, nameService)
+        case .sendto, .sendmsg, .sendmmsg: return backstopSend(call, program, nameService)
         case .ioUringSetup:
             log.error("io_uring_setup refused: socksify cannot see the connections an io_uring makes; program sees EPERM")
             return .error(EPERM)
@@ -88,7 +88,7 @@ extension Shim {
     /// connect(fd, address, length): the shim's own connect on a copy of the program's socket,
     /// with the address as read. The call itself never proceeds: another thread could rewrite
     /// the address after it was read.
-    func backstopConnect<P: StoppedProgram>(_ call: StoppedCall, _ program: P) -> BackstopAnswer {
+    func backstopConnect<P: StoppedProgram>(_ call: StoppedCall, _ program: P, _ nameService: (any BackstopNameService)?) -> BackstopAnswer {
         let length = Int(UInt32(truncatingIfNeeded: call.args[2]))
         guard length <= 128 else { return .error(EINVAL) }  // larger than sockaddr_storage: the kernel's answer
         var bytes: [UInt8] = []
@@ -98,7 +98,13 @@ extension Shim {
         }
         return onCopy(call.int(0), program) { copy in
             let destination = Endpoint(bytes: bytes)
-            if let destination, transport(of: copy) == .udp {
+            let kind = transport(of: copy)
+            // A query to a nameserver: the name it carries decides, not the nameserver's address.
+            if let destination, destination.port == 53, let nameService, kind == .udp || kind == .tcp {
+                log.info("connect " + destination.text + " (" + kind!.name + "): a DNS query; socksify answers it")
+                return nameService.redirect(copy, from: destination, transport: kind!, shim: self)
+            }
+            if let destination, kind == .udp {
                 return datagramConnect(copy, destination, bytes)
             }
             let result: Int32 = bytes.withUnsafeBytes { raw in
@@ -124,7 +130,7 @@ extension Shim {
 
     /// sendto, sendmsg, sendmmsg with a destination: a datagram the verdict sends direct goes
     /// on; any other is refused (the whole call, for sendmmsg).
-    func backstopSend<P: StoppedProgram>(_ call: StoppedCall, _ program: P) -> BackstopAnswer {
+    func backstopSend<P: StoppedProgram>(_ call: StoppedCall, _ program: P, _ nameService: (any BackstopNameService)?) -> BackstopAnswer {
         let names: [[UInt8]]
         let flags: Int32
         switch Shim.destinations(of: call, program) {
@@ -167,6 +173,13 @@ extension Shim {
                         return .error(EPERM)
                     }
                 }
+                if destination.port == 53, let nameService, call.kind == .sendto {
+                    // The query is sent from here, to the responder; the program's buffer is read once.
+                    let length = min(Int(call.args[2]), 65_535)
+                    guard let query = length == 0 ? [] : program.read(call.args[1], length) else { return .error(EFAULT) }
+                    log.info(what + " " + destination.text + " (UDP): a DNS query; socksify answers it")
+                    return nameService.deliver(copy, query, from: destination, shim: self)
+                }
                 if let refusal = datagramRefusal(destination, call: what) { return refusal }
             }
             return .proceed
@@ -185,7 +198,7 @@ extension Shim {
         case .proxy: (errno, why) = (EPERM, "the kernel backstop does not carry UDP through a proxy yet")
         }
         if destination.port == 53 {
-            why += " (a DNS query: socksify does not answer a program's own resolver yet, so the lookup fails; addresses work)"
+            why += " (a DNS query: socksify answers a program's own queries when they are sent after connect, or with sendto)"
         }
         log.error(call + " " + askedFor(attempt, destination).text + " (UDP) refused: " + why + "; program sees " + ErrnoName.name(errno))
         return .error(errno)

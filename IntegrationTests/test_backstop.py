@@ -442,6 +442,30 @@ def test_a_static_program_started_by_a_shim_program_is_held(socksify, microsocks
     assert r.returncode == 0 and r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
 
 
+def test_strict_holds_a_static_program_started_from_a_library_shell(socksify, microsocks, target, static_busybox):
+    """--strict puts every program of the run under the filter: bash has the library, the
+    static wget it starts is held by the backstop."""
+    r = socksify.run(["bash", "-c", "%s wget -q -O - %s" % (static_busybox, target.url)],
+                     proxy=microsocks.url(), verbose=True, options=["--strict"])
+    assert r.returncode == 0 and r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+    assert "busybox connect 127.0.0.1:%d via socks5" % target.port in r.stderr, r
+
+
+def test_strict_library_program_under_the_filter_still_goes_through_the_proxy(socksify, microsocks, target):
+    """curl keeps the library's path; its connect to the proxy is the one the supervisor sees."""
+    r = socksify.run(["curl", "-s", target.url], proxy=microsocks.url(), verbose=True, options=["--strict"])
+    assert r.returncode == 0 and r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+    assert "curl connect 127.0.0.1:%d direct (the proxy itself)" % microsocks.port in r.stderr, r
+    assert "curl connect 127.0.0.1:%d via socks5" % target.port in r.stderr, r
+
+
+def test_without_strict_a_library_shell_is_not_held(socksify, microsocks, target, static_busybox):
+    """The documented limit: a program the library reaches is not put under the filter without
+    --strict, so a static program it starts is not held (here, loopback, it connects directly)."""
+    r = socksify.run(["bash", "-c", "%s wget -q -O - %s" % (static_busybox, target.url)], proxy=microsocks.url())
+    assert r.returncode == 0 and r.stdout == "peer 127.0.0.1\n", r
+
+
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_the_backstop_can_be_switched_off(socksify, microsocks, static_busybox, tmp_path, how):
     flag = tmp_path / "ran"
@@ -549,6 +573,23 @@ def test_netns_go_name_reaches_the_target_and_no_query_leaves(wire, go_programs,
     assert "connect %s:80 via socks5h" % netns.TARGET_NAME in r.stderr, r
     packets = wire()
     assert not only_proxy(packets), "a DNS query (or anything) left:\n%s\n%s" % (describe(packets), r)
+
+
+def test_netns_strict_shell_holds_what_it_starts(wire, static_busybox):
+    r = in_client([SOCKSIFY_BIN, "--strict", "-p", PROXY5H, "--", "bash", "-c",
+                   "%s wget -q -O - http://%s/" % (static_busybox, netns.TARGET_IP)], socksify=False)
+    assert r.returncode == 0 and r.stdout == VIA + "\n", r
+    packets = wire()
+    assert not only_proxy(packets), "packets other than to the proxy:\n%s\n%s" % (describe(only_proxy(packets)), r)
+
+
+def test_netns_without_strict_a_shell_lets_a_static_program_out(wire, static_busybox):
+    """The control for the test above (and the documented limit): without --strict the wget
+    started from bash is not held, and the capture sees its SYN to the target."""
+    r = in_client([SOCKSIFY_BIN, "-p", PROXY5H, "--", "bash", "-c",
+                   "timeout 3 %s wget -q -O - http://%s/" % (static_busybox, netns.TARGET_IP)], socksify=False)
+    packets = wire()
+    assert [p for p in packets if p.syn and p.dst == netns.TARGET_IP and p.dport == 80], "%s\n%s" % (describe(packets), r)
 
 
 def test_netns_static_udp_send_is_not_sent(wire, static_clients):

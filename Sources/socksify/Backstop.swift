@@ -18,18 +18,26 @@ enum Backstop {
     }
 
     /// Starts the program under the filter and supervises it until every process of the run has
-    /// exited; exits as the program did. `refusal` is the line to print if the kernel cannot do it.
-    static func run(_ command: [String], refusal: String, beforeFailing: () -> Void) -> Never {
+    /// exited; exits as the program did. `refusal` is the line to print if the kernel cannot do
+    /// it; with `withoutBackstop` (a program the library reaches, held only because of
+    /// `--strict`) a warning is printed instead and that runs.
+    static func run(_ command: [String], refusal: String, beforeFailing: () -> Void, withoutBackstop: (() -> Never)? = nil) -> Never {
+        func unavailable(_ why: String) -> Never {
+            if let withoutBackstop {
+                Launcher.printError("--strict: the kernel backstop is unavailable here (\(why)); only the library holds the program's connections")
+                withoutBackstop()
+            }
+            beforeFailing()
+            fail("\(refusal) (and the kernel backstop is unavailable here: \(why))", status: 126)
+        }
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            beforeFailing()
-            fail("\(refusal) (and the kernel backstop could not start: socketpair: \(String(cString: strerror(errno))))", status: 126)
+            unavailable("socketpair: \(String(cString: strerror(errno)))")
         }
         fflush(nil)
         let child = fork()
         if child < 0 {
-            beforeFailing()
-            fail("\(refusal) (and the kernel backstop could not start: fork: \(String(cString: strerror(errno))))", status: 126)
+            unavailable("fork: \(String(cString: strerror(errno)))")
         }
         if child == 0 {
             close(pair[0])
@@ -39,12 +47,9 @@ enum Backstop {
         let listener = takeListener(from: child, channel: pair[0])
         close(pair[0])
         guard case .success(let fd) = listener else {
-            if case .failure(let why) = listener {
-                var status: Int32 = 0
-                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-                beforeFailing()
-                fail("\(refusal) (and the kernel backstop is unavailable here: \(why))", status: 126)
-            }
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+            if case .failure(let why) = listener { unavailable(why) }
             exit(126)
         }
         supervise(child: child, listener: fd)

@@ -176,30 +176,33 @@ final class NameService: BackstopNameService, @unchecked Sendable {
             guard conn >= 0 else { continue }
             _ = fcntl(conn, F_SETFD, FD_CLOEXEC)
             let peer = withUnsafeBytes(of: &from) { Endpoint(sockaddr: $0.baseAddress!, length: Int(fromLength)) }
-            guard let route = route(tcp: true, from: peer) else {
-                close(conn)
-                continue
-            }
-            if !Detached.run({ NameService.serveStream(conn, route.shim, route.nameserver) }) { close(conn) }
+            if !Detached.run({ self.serveStream(conn, from: peer) }) { close(conn) }
         }
     }
 
-    private static func serveStream(_ conn: Int32, _ shim: Shim, _ nameserver: Endpoint) {
+    private func serveStream(_ conn: Int32, from peer: Endpoint?) {
         defer { close(conn) }
         var idle = timeval(tv_sec: 30, tv_usec: 0)
         _ = setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &idle, socklen_t(MemoryLayout<timeval>.size))
         var upstream: Int32 = -1
         defer { if upstream >= 0 { close(upstream) } }
-        while let query = readMessage(conn) {
+        // The route is looked up once the first query is in: the loopback connection is accepted
+        // before the supervisor has noted it, but no query can come before the connect's answer.
+        guard let first = NameService.readMessage(conn), let route = route(tcp: true, from: peer) else { return }
+        let (shim, nameserver) = (route.shim, route.nameserver)
+        var next: [UInt8]? = first
+        while let query = next {
             switch shim.answerNameQuery(query) {
             case .ignore: return
-            case .reply(let reply): guard writeMessage(conn, reply) else { return }
+            case .reply(let reply): guard NameService.writeMessage(conn, reply) else { return }
             case .forward:
-                if upstream < 0 { upstream = connectStream(nameserver) }
-                guard upstream >= 0, writeMessage(upstream, query), wait(upstream), let reply = readMessage(upstream) else { return }
+                if upstream < 0 { upstream = NameService.connectStream(nameserver) }
+                guard upstream >= 0, NameService.writeMessage(upstream, query), NameService.wait(upstream),
+                      let reply = NameService.readMessage(upstream) else { return }
                 shim.noteForwardedAnswer(query: query, reply: reply)
-                guard writeMessage(conn, reply) else { return }
+                guard NameService.writeMessage(conn, reply) else { return }
             }
+            next = NameService.readMessage(conn)
         }
     }
 

@@ -119,6 +119,12 @@ struct Socksify: ParsableCommand {
             // listener is refused (EBUSY), and the outer supervisor sees these calls anyway.
             if Environment.get(Backstop.markerVariable) == nil { supervise = problem }
         }
+        // --strict holds every program of the run, the library's too: a static or Go program
+        // started from a held shell must not go out directly (a connect then costs a round
+        // trip to the supervisor: docs/kernel-backstop.md).
+        let strictOnly = supervise == nil && strict && !noBackstop && !Backstop.switchedOff
+            && Environment.get(Backstop.markerVariable) == nil
+        if strictOnly { supervise = "\(program): --strict" }
         // Made last, when nothing but the exec is left to fail.
         var nameMap: NameMapReference? = nil
         if namesGoToProxy {
@@ -134,7 +140,12 @@ struct Socksify: ParsableCommand {
         if supervise != nil { environment.set(Backstop.markerVariable, "1") }
         environment.apply()
         if let refusal = supervise {
-            Backstop.run(command, refusal: refusal, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
+            let command = command
+            Backstop.run(command, refusal: refusal, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } },
+                         withoutBackstop: strictOnly ? {
+                             unsetenv(Backstop.markerVariable)
+                             Launcher.exec(command, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
+                         } : nil)
         }
         Launcher.exec(command, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
     }

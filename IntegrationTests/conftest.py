@@ -48,6 +48,10 @@ DANTED = "/usr/sbin/danted"
 # Outgoing source addresses of the proxies, so a target can tell who connected.
 MICROSOCKS_OUT = "127.0.0.2"
 DANTED_OUT = "127.0.0.3"
+TINYPROXY = "/usr/bin/tinyproxy"
+TINYPROXY_OUT = "127.0.0.5"     # what the target sees behind tinyproxy
+HTTP_PROXY_OUT = "127.0.0.6"    # ... behind servers/http_test_proxy.py
+HTTP_ONLY_NAME = "only-http-proxy.test"  # resolved by tinyproxy's own /etc/hosts (root) alone
 PROJECT_OUT = "127.0.0.4"
 
 DEFAULT_TIMEOUT = 30
@@ -299,6 +303,83 @@ class Microsocks(ProxyBase):
             last_err = self.proc.stderr_text()
             self.proc.stop()
         raise RuntimeError("microsocks did not start: %s" % last_err)
+
+    def stop(self):
+        self.proc.stop()
+
+
+class Tinyproxy(ProxyBase):
+    """Debian's tinyproxy as an HTTP CONNECT proxy: outgoing connections from TINYPROXY_OUT,
+    optionally with Basic auth or CONNECT limited to some ports. As root it runs in its own
+    mount namespace whose /etc/hosts knows HTTP_ONLY_NAME (a name only the proxy resolves)."""
+    scheme = "http"
+
+    def __init__(self, log_dir, user=None, password=None, connect_ports=(), bind_out=TINYPROXY_OUT):
+        if not os.path.exists(TINYPROXY):
+            pytest.skip("tinyproxy not installed (%s missing; apt-get install tinyproxy)" % TINYPROXY)
+        self.user = user
+        self.password = password
+        self.names_known = False
+        last_err = None
+        for _ in range(3):
+            self.port = free_port()
+            # tinyproxy drops to nobody before opening its log: a folder it may enter
+            logs = Path(tempfile.mkdtemp(prefix="tinyproxy-", dir=str(log_dir)))
+            os.chmod(logs, 0o755)
+            os.chmod(log_dir, 0o755)
+            self.log_path = logs / "tinyproxy.log"
+            conf = ["Port %d" % self.port, "Listen 127.0.0.1", "Bind %s" % bind_out, "Timeout 30",
+                    "MaxClients 100", "LogLevel Info", "LogFile \"%s\"" % self.log_path, "Allow 127.0.0.0/8"]
+            if os.geteuid() == 0:
+                conf += ["User nobody", "Group nogroup"]
+                self.log_path.touch()
+                os.chmod(self.log_path, 0o666)
+            if user is not None:
+                conf.append("BasicAuth %s %s" % (user, password))
+            conf += ["ConnectPort %d" % p for p in connect_ports]
+            conf_path = Path(log_dir) / ("tinyproxy-%d.conf" % self.port)
+            conf_path.write_text("\n".join(conf) + "\n")
+            argv = [TINYPROXY, "-d", "-c", conf_path]
+            if os.geteuid() == 0 and shutil.which("unshare"):
+                hosts = Path(log_dir) / ("tinyproxy-%d.hosts" % self.port)
+                hosts.write_text("127.0.0.1 localhost\n127.0.0.1 %s\n" % HTTP_ONLY_NAME)
+                argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        'mount --bind "$1" /etc/hosts && shift && exec "$@"', "tinyproxy-hosts", str(hosts)] + argv
+                self.names_known = True
+            self.proc = ManagedProcess(argv, "tinyproxy", log_dir)
+            if wait_port("127.0.0.1", self.port, 5.0, self.proc):
+                return
+            last_err = self.proc.stderr_text()
+            self.proc.stop()
+        raise RuntimeError("tinyproxy did not start: %s" % last_err)
+
+    def requests(self):
+        """The CONNECT request lines tinyproxy logged, in order."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [l.split("): ", 1)[1] for l in text.splitlines() if "Request (file descriptor" in l and "): " in l]
+
+    def stop(self):
+        self.proc.stop()
+
+
+class HTTPTestProxy(ProxyBase):
+    """servers/http_test_proxy.py: an HTTP CONNECT proxy with fault injection."""
+    scheme = "http"
+
+    def __init__(self, log_dir, mode=None):
+        self.log_path = Path(tempfile.mkstemp(prefix="http-proxy-", suffix=".jsonl", dir=str(log_dir))[1])
+        argv = [PYTHON, SERVERS / "http_test_proxy.py", "--listen", "127.0.0.1:0", "--bind-out", HTTP_PROXY_OUT,
+                "--log", self.log_path]
+        if mode:
+            argv += ["--mode", mode]
+        self.proc = ManagedProcess(argv, "http_test_proxy", log_dir, read_ready=True)
+        self.port = self.proc.ready_port
+
+    def entries(self):
+        return [json.loads(l) for l in self.log_path.read_text().splitlines() if l.strip()]
 
     def stop(self):
         self.proc.stop()
@@ -624,6 +705,35 @@ def microsocks(log_dir):
     m = Microsocks(log_dir)
     yield m
     m.stop()
+
+
+@pytest.fixture(scope="session")
+def tinyproxy(log_dir):
+    t = Tinyproxy(log_dir)
+    yield t
+    t.stop()
+
+
+@pytest.fixture(scope="session")
+def tinyproxy_auth(log_dir):
+    t = Tinyproxy(log_dir, user="alice", password="s3cret")
+    yield t
+    t.stop()
+
+
+@pytest.fixture
+def http_proxy(log_dir):
+    """Factory: http_proxy(mode=...) starts servers/http_test_proxy.py."""
+    started = []
+
+    def make(mode=None):
+        p = HTTPTestProxy(log_dir, mode)
+        started.append(p)
+        return p
+
+    yield make
+    for p in started:
+        p.stop()
 
 
 @pytest.fixture(scope="session")

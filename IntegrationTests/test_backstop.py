@@ -273,6 +273,18 @@ def test_go_names_are_resolved_by_the_proxy(socksify, name_proxy, target, go_pro
     assert not refusals(r), r
 
 
+@pytest.mark.parametrize("kind", ["static", "cgo"])
+def test_go_through_an_http_proxy_by_name(socksify, tinyproxy, target, go_programs, kind):
+    """HTTP CONNECT from a held program: the supervisor makes the exchange, the name goes to
+    tinyproxy (which alone resolves it)."""
+    from conftest import HTTP_ONLY_NAME, TINYPROXY_OUT
+    if not tinyproxy.names_known:
+        pytest.skip("needs root and unshare to give tinyproxy its own /etc/hosts")
+    r = socksify.run([go_programs[kind], "%s:%d" % (HTTP_ONLY_NAME, target.port)], proxy=tinyproxy.url(), verbose=True)
+    assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % TINYPROXY_OUT), r
+    assert "connect %s:%d via http" % (HTTP_ONLY_NAME, target.port) in r.stderr, r
+
+
 def test_go_name_the_proxy_cannot_resolve_fails_there(socksify, name_proxy, target, go_programs):
     r = socksify.run([go_programs["static"], "nowhere.test:%d" % target.port], proxy=name_proxy.url("socks5h"))
     assert r.returncode == 1 and r.stdout.startswith("error dial tcp 127."), r

@@ -433,6 +433,24 @@ enum FuzzSeeds {
         }
     }
 
+    /// An HTTP proxy's answer to CONNECT: the decoder never asks past the head's end (the
+    /// tunnel's bytes follow it) nor for more than the largest head accepted.
+    @Test func httpConnectResponse() {
+        var rng = FuzzRandom(seed: 0x4077)
+        let seeds = [ascii("HTTP/1.1 200 Connection established\r\n\r\n"),
+                     ascii("HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n"),
+                     ascii("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\n"),
+                     ascii("HTTP/1.1 204\n\n"), ascii("HTTP/1.1 403 x\r\nA: b\r\n  c\r\n\r\nDATA")]
+        let dictionary = FuzzSeeds.binaryDictionary + [ascii("\r\n"), ascii("\n"), ascii("HTTP/1.1 "), ascii(": "), ascii("realm=\"")]
+        var mutator = FuzzMutator(seeds: seeds, dictionary: dictionary, maxLength: 400)
+        var findings = FuzzFindings("HTTPConnectResponse.decode")
+        for i in 0..<Self.decoderIterations where !findings.enough {
+            findings.iteration = i
+            let input = mutator.next(&rng)
+            fuzzCheckStreamDecoder(input, maximum: HTTPConnectResponse.maximumHead, decode: HTTPConnectResponse.decode, rng: &rng, findings: &findings)
+        }
+    }
+
     /// The backstop's DNS responder reads what a program sends to port 53 (a program is as
     /// untrusted as a proxy: it may be hostile). Parsed queries re-encode; every reply is a
     /// well-formed message carrying the query's ID.

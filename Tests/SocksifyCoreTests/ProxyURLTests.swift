@@ -20,6 +20,9 @@ import Testing
         Good("socks5h://proxy.example.com:9050", .socks5h, "proxy.example.com", 9050),
         Good("socks4://10.0.0.1:1081", .socks4, "10.0.0.1", 1081),
         Good("socks4a://proxy:1082", .socks4a, "proxy", 1082),
+        Good("http://proxy.corp:3128", .http, "proxy.corp", 3128),
+        Good("HTTP://[::1]:8080/", .http, "::1", 8080),
+        Good("http://u:p%40ss:w@proxy", .http, "proxy", 1080, user: ascii("u"), password: ascii("p@ss:w")),
         // default port
         Good("socks5://127.0.0.1", .socks5, "127.0.0.1", 1080),
         Good("socks5h://localhost", .socks5h, "localhost", 1080),
@@ -106,7 +109,7 @@ import Testing
     /// Messages show the URL with its password as ****.
     static func shown(_ url: String) -> String { ProxyURL.redacted(Array(url.utf8)) }
     static func scheme(_ url: String, _ scheme: String) -> Bad {
-        Bad(url, "unsupported scheme '" + scheme + "' in '" + shown(url) + "': use socks5, socks5h, socks4 or socks4a")
+        Bad(url, "unsupported scheme '" + scheme + "' in '" + shown(url) + "': use socks5, socks5h, socks4, socks4a or http")
     }
     static func noHost(_ url: String) -> Bad { Bad(url, "no proxy host in '" + shown(url) + "'") }
     static func port(_ url: String, _ port: String) -> Bad {
@@ -136,8 +139,8 @@ import Testing
         notAURL("socks5:/proxy:1080"),
         notAURL("socks5:proxy"),
         // unknown scheme
-        scheme("http://proxy:8080", "http"),
-        scheme("HTTPS://proxy", "https"),
+        scheme("ftp://proxy:8080", "ftp"),
+        Bad("HTTPS://proxy", "https:// proxies (TLS to the proxy) are not supported in 'HTTPS://proxy': use http:// for an HTTP CONNECT proxy"),
         scheme("socks://proxy", "socks"),
         scheme("socks6://proxy", "socks6"),
         scheme("socks5x://proxy", "socks5x"),
@@ -241,7 +244,7 @@ import Testing
     @Test(arguments: [
         "socks5://user:hunter2@h:0",
         "socks5://user:hunter2@h/path",
-        "http://user:hunter2@h",
+        "ftp://user:hunter2@h",
         "socks4://user:hunter2@h",
         "socks5://user:hunter2@[::1",
         "socks5://user:hunter2@",

@@ -304,8 +304,8 @@ enum RulesTestKit {
         // duplicate proxy
         Bad("proxy a socks5://h:1\nproxy a socks5://h:2", 2, 7, "proxy 'a' is defined twice"),
         // bad URL: ProxyURL's own message, at the URL's column, the password never shown
-        Bad("proxy a http://127.0.0.1:1", 1, 9,
-            "unsupported scheme 'http' in 'http://127.0.0.1:1': use socks5, socks5h, socks4 or socks4a"),
+        Bad("proxy a ftp://127.0.0.1:1", 1, 9,
+            "unsupported scheme 'ftp' in 'ftp://127.0.0.1:1': use socks5, socks5h, socks4, socks4a or http"),
         Bad("proxy a 127.0.0.1:1080", 1, 9, "'127.0.0.1:1080' is not a proxy URL: expected e.g. socks5://127.0.0.1:1080"),
         Bad("proxy a socks5://u:secret@h:0", 1, 9, "invalid port '0' in 'socks5://u:****@h:0': expected 1 to 65535"),
         // extra tokens after the URL
@@ -475,18 +475,18 @@ enum RulesTestKit {
             rule to 10.0.0.0/8 chain a b
             default failover b a
             proxy b socks5://h:1
-            proxy c http://h:1
+            proxy c ftp://h:1
             rule via c
             """)
         #expect(found.map(\.line) == [1, 6])
         #expect(found.map(\.message) == [
             "environment variable MISSING is not set",
-            "unsupported scheme 'http' in 'http://h:1': use socks5, socks5h, socks4 or socks4a",
+            "unsupported scheme 'ftp' in 'ftp://h:1': use socks5, socks5h, socks4, socks4a or http",
         ])
     }
 
     @Test func aBrokenProxyDefinedAgainIsStillATwiceDefinedProxy() {
-        let found = Kit.problems("proxy a http://h\nproxy a socks5://h:1\nrule via a")
+        let found = Kit.problems("proxy a ftp://h\nproxy a socks5://h:1\nrule via a")
         #expect(found.map(\.line) == [1, 2])
         #expect(found.last?.message == "proxy 'a' is defined twice")
     }

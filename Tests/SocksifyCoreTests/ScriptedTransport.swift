@@ -40,6 +40,17 @@ struct ScriptedTransport: HandshakeTransport {
 
     mutating func acknowledgeRepliesAtOnce() { quickAcks.append(sent.count) }
 
+    /// Whether `peek` sees what is left of the script (a socket's MSG_PEEK); off, the handshake
+    /// reads without looking ahead.
+    var canPeek = false
+    private(set) var peeks = 0
+
+    mutating func peek(upTo: Int) throws(SocksError) -> [UInt8]? {
+        guard canPeek else { return nil }
+        peeks += 1
+        return Array(script[position...].prefix(min(upTo, chunkSize)))
+    }
+
     /// As a socket: each read takes what is there up to `upTo`, but only waits for `total`.
     mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError) {
         readAheads.append(upTo)

@@ -57,9 +57,9 @@ import Testing
     }
 
     @Test func badProxyStillOverridesTheRulesFile() {
-        let s = Self.settings(["SOCKSIFY_CONFIG": "/r", "SOCKSIFY_PROXY": "http://h"])
+        let s = Self.settings(["SOCKSIFY_CONFIG": "/r", "SOCKSIFY_PROXY": "ftp://h"])
         #expect(s.configPath == nil)
-        #expect(s.proxy == .failure(ProxyURLError("unsupported scheme 'http' in 'http://h': use socks5, socks5h, socks4 or socks4a")))
+        #expect(s.proxy == .failure(ProxyURLError("unsupported scheme 'ftp' in 'ftp://h': use socks5, socks5h, socks4, socks4a or http")))
     }
 
     @Test func emptyProxyCountsAsNotSet() {
@@ -83,7 +83,7 @@ import Testing
         #expect(s.proxy == .success(expected))
     }
 
-    @Test(arguments: ["127.0.0.1:1080", "http://proxy", "socks5://h:0", "socks4://u:p@h", "socks5://::1"])
+    @Test(arguments: ["127.0.0.1:1080", "ftp://proxy", "socks5://h:0", "socks4://u:p@h", "socks5://::1"])
     func badProxyKeepsTheParserMessage(url: String) {
         let s = Self.settings(["SOCKSIFY_PROXY": url])
         let expected: ProxyURLError

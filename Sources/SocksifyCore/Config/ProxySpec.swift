@@ -1,6 +1,7 @@
-/// Which SOCKS dialect a proxy speaks, and who resolves names (the `h`/`a` forms: the proxy).
+/// Which protocol a proxy speaks (a SOCKS dialect or HTTP CONNECT), and who resolves names (the
+/// `h`/`a` forms and HTTP: the proxy).
 public enum ProxyProtocol: Sendable, Equatable {
-    case socks5, socks5h, socks4, socks4a
+    case socks5, socks5h, socks4, socks4a, http
 
     public var scheme: String {
         switch self {
@@ -8,12 +9,16 @@ public enum ProxyProtocol: Sendable, Equatable {
         case .socks5h: return "socks5h"
         case .socks4: return "socks4"
         case .socks4a: return "socks4a"
+        case .http: return "http"
         }
     }
 
     public var isSocks5: Bool { self == .socks5 || self == .socks5h }
-    /// Names are sent to the proxy to resolve (socks5h, socks4a), as curl does.
-    public var resolvesRemotely: Bool { self == .socks5h || self == .socks4a }
+    /// Names are sent to the proxy to resolve (socks5h, socks4a), as curl does; an HTTP proxy
+    /// always takes the name (CONNECT host:port).
+    public var resolvesRemotely: Bool { self == .socks5h || self == .socks4a || self == .http }
+    /// Whether the proxy can carry UDP (SOCKS5's UDP ASSOCIATE; HTTP CONNECT and SOCKS4 cannot).
+    public var carriesUDP: Bool { isSocks5 }
 }
 
 public struct ProxyCredentials: Equatable, Sendable {

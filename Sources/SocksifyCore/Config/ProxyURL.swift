@@ -5,7 +5,7 @@ public struct ProxyURLError: Error, Sendable {
 }
 
 /// Parses `SCHEME://[USER[:PASS]@]HOST[:PORT][/][?pipeline=1]` with SCHEME one of socks5,
-/// socks5h, socks4, socks4a; IPv6 hosts in brackets; USER and PASS may be %-encoded; PORT
+/// socks5h, socks4, socks4a, http (an HTTP CONNECT proxy); IPv6 hosts in brackets; USER and PASS may be %-encoded; PORT
 /// defaults to 1080. `pipeline=1` (or `0`, the default) is the only query parameter.
 public enum ProxyURL {
     public static let defaultPort: UInt16 = 1080
@@ -26,8 +26,11 @@ public enum ProxyURL {
         case Array("socks5h".utf8): proto = .socks5h
         case Array("socks4".utf8): proto = .socks4
         case Array("socks4a".utf8): proto = .socks4a
+        case Array("http".utf8): proto = .http
+        case Array("https".utf8):
+            throw ProxyURLError("https:// proxies (TLS to the proxy) are not supported in '" + text + "': use http:// for an HTTP CONNECT proxy")
         default:
-            throw ProxyURLError("unsupported scheme '" + string(scheme) + "' in '" + text + "': use socks5, socks5h, socks4 or socks4a")
+            throw ProxyURLError("unsupported scheme '" + string(scheme) + "' in '" + text + "': use socks5, socks5h, socks4, socks4a or http")
         }
         var rest = Array(bytes[(schemeEnd + 3)...])
         var pipeline = false
@@ -51,7 +54,7 @@ public enum ProxyURL {
             guard user.count <= 255, pass.count <= 255 else {
                 throw ProxyURLError("user name and password are limited to 255 bytes each (RFC 1929)")
             }
-            if proto.isSocks5 == false && colon != nil {
+            if (proto == .socks4 || proto == .socks4a) && colon != nil {
                 throw ProxyURLError("SOCKS4 has a user id but no password: drop ':PASSWORD' from '" + text + "'")
             }
             credentials = ProxyCredentials(username: user, password: pass)

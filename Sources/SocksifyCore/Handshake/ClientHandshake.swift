@@ -21,6 +21,15 @@ public enum ClientHandshake {
             let reply = try transport.read(Socks4Reply.decode, buffer: &buffer)
             guard reply.code == .granted else { throw .socks4Refused(reply.code) }
             return SocksDestination(.ip(.v4(reply.address)), port: reply.port)
+        case .http:
+            try transport.send(try HTTPConnectRequest(destination: destination, credentials: proxy.credentials).encode())
+            var buffer: [UInt8] = []
+            let response = try transport.readHTTPHead(buffer: &buffer)
+            guard response.succeeded else {
+                throw .httpRefused(status: response.status, line: response.statusLine, realm: response.realm,
+                                   loggedIn: proxy.credentials != nil)
+            }
+            return nil  // CONNECT's answer names no bound address
         }
     }
 
@@ -30,7 +39,9 @@ public enum ClientHandshake {
     public static func associate<T: HandshakeTransport>(
         over transport: inout T, proxy: ProxySpec, family: Int32
     ) throws(SocksError) -> SocksDestination {
-        guard proxy.proto.isSocks5 else { throw .unsupportedDestination("SOCKS4 cannot carry UDP") }
+        guard proxy.proto.carriesUDP else {
+            throw .unsupportedDestination(proxy.proto == .http ? "HTTP CONNECT cannot carry UDP" : "SOCKS4 cannot carry UDP")
+        }
         let any: IPAddress = family == AF_INET6 ? .v6(IPv6Address(high: 0, low: 0)) : .v4(IPv4Address(0))
         return try socks5(over: &transport, proxy: proxy, Socks5Request(command: .udpAssociate, destination: SocksDestination(.ip(any), port: 0)))
     }

@@ -12,10 +12,35 @@ public protocol HandshakeTransport {
     /// should acknowledge each at once (TCP_QUICKACK) rather than delay its ACK, which a proxy
     /// without TCP_NODELAY waits for before sending the next. Nothing to do off a socket.
     mutating func acknowledgeRepliesAtOnce()
+    /// What the proxy has sent and nobody has read yet, left in place (MSG_PEEK), after waiting
+    /// for at least a byte; empty once it has closed. nil: this transport cannot look ahead
+    /// (then a reply of unknown length is read in the smallest steps that cannot overshoot).
+    mutating func peek(upTo: Int) throws(SocksError) -> [UInt8]?
 }
 
 extension HandshakeTransport {
     public mutating func acknowledgeRepliesAtOnce() {}
+
+    public mutating func peek(upTo: Int) throws(SocksError) -> [UInt8]? { nil }
+
+    /// Reads an HTTP response head exactly to its end: with a look ahead where the transport
+    /// has one (one read for the whole head), else in the decoder's smallest steps.
+    mutating func readHTTPHead(buffer: inout [UInt8]) throws(SocksError) -> HTTPConnectResponse {
+        while true {
+            switch try HTTPConnectResponse.decode(buffer[...]) {
+            case .message(let response, _):
+                return response
+            case .needMore(let total):
+                if let ahead = try peek(upTo: HTTPConnectResponse.maximumHead - buffer.count), !ahead.isEmpty {
+                    let seen = buffer + ahead
+                    let end = HTTPConnectResponse.headEnd(seen[...]) ?? seen.count
+                    try receive(into: &buffer, total: max(total, min(end, seen.count)))
+                } else {
+                    try receive(into: &buffer, total: total)
+                }
+            }
+        }
+    }
 
     public mutating func receive(into buffer: inout [UInt8], total: Int, upTo: Int) throws(SocksError) {
         try receive(into: &buffer, total: total)

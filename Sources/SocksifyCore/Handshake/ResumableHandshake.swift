@@ -43,9 +43,21 @@ public struct ResumableHandshake: Sendable {
     /// Adds what the proxy sent since the last step.
     public mutating func receive(_ bytes: ArraySlice<UInt8>) { received += bytes }
 
-    /// Runs the exchange as far as the bytes received allow.
-    public mutating func step() -> Step {
-        var replay = Replay(received: received, skip: sendsMade)
+    /// Whether the last step waits for a reply of unknown length (an HTTP head): the caller
+    /// then looks at what has arrived (MSG_PEEK) and steps a copy over it (`lookAhead`) to learn
+    /// how much of it to read (`consumed`), rather than read in the smallest steps.
+    public private(set) var wantsLookAhead = false
+    /// How many of the proxy's bytes (received, then look-ahead) the last step used.
+    public private(set) var consumed = 0
+
+    /// Runs the exchange as far as the bytes received allow, and `lookAhead` (bytes that have
+    /// arrived but are not read yet) when given.
+    public mutating func step(lookAhead: [UInt8] = []) -> Step {
+        var replay = Replay(received: lookAhead.isEmpty ? received : received + lookAhead, skip: sendsMade)
+        defer {
+            wantsLookAhead = replay.peekWanted
+            consumed = replay.position
+        }
         let outcome: Step
         do throws(SocksError) {
             let bound = try ClientHandshake.connect(over: &replay, proxy: proxy, to: destination)
@@ -77,7 +89,20 @@ public struct ResumableHandshake: Sendable {
         /// How much of `received` earlier reads took.
         var position = 0
 
+        var peekWanted = false
+
+        /// What has arrived and is not used yet; at the end of it, the replay stops and asks
+        /// its caller to look at the socket.
+        mutating func peek(upTo: Int) throws(SocksError) -> [UInt8]? {
+            if position < received.count { return Array(received[position...]) }
+            peekWanted = true
+            suspendedAt = position + 1
+            replyStart = position
+            throw .socketState(errno: 11 /* EAGAIN */)
+        }
+
         mutating func receive(into buffer: inout [UInt8], total: Int) throws(SocksError) {
+            peekWanted = false
             let needed = total - buffer.count
             guard received.count - position >= needed else {
                 suspendedAt = position + needed  // counted from the proxy's first byte

@@ -26,4 +26,8 @@ public struct SocketTransport: HandshakeTransport {
     /// After a pipelined write: TCP_QUICKACK before each wait for a reply.
     var quickAck = false
     public mutating func acknowledgeRepliesAtOnce() { quickAck = true }
+
+    public mutating func peek(upTo: Int) throws(SocksError) -> [UInt8]? {
+        try peekReply(fd: fd, upTo: upTo, deadline: deadline, kernel: kernel)
+    }
 }

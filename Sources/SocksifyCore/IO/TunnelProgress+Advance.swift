@@ -30,9 +30,17 @@ extension TunnelProgress {
             }
             guard try sendWithoutWaiting(fd, kernel) else { return try waiting(.writable, kernel) }
             switch exchange!.step() {
-            case .waiting(let sends, let total):
+            case .waiting(let sends, var total):
                 for bytes in sends { unsent += bytes }
                 guard try sendWithoutWaiting(fd, kernel) else { return try waiting(.writable, kernel) }
+                if exchange!.wantsLookAhead {
+                    // A reply of unknown length: step a copy over what has arrived to learn
+                    // where it ends, then read exactly that much.
+                    guard let ahead = try peekWithoutWaiting(fd, kernel) else { return try waiting(.readable, kernel) }
+                    var trial = exchange!
+                    _ = trial.step(lookAhead: ahead)
+                    total = max(trial.consumed, exchange!.received.count + 1)
+                }
                 guard try receiveWithoutWaiting(fd, upTo: total, kernel) else { return try waiting(.readable, kernel) }
             case .done(let sends, _):
                 for bytes in sends { unsent += bytes }
@@ -73,13 +81,30 @@ extension TunnelProgress {
         return true
     }
 
+    /// What has arrived and is not read yet (MSG_PEEK); nil when nothing has. A proxy that
+    /// closed gives an empty look-ahead: the read that follows reports it.
+    private func peekWithoutWaiting(_ fd: Int32, _ kernel: Kernel) throws(SocksError) -> [UInt8]? {
+        while true {
+            let bytes = withUnsafeTemporaryAllocation(byteCount: 1024, alignment: 1) { chunk -> [UInt8]? in
+                let n = kernel.receive(fd, UnsafeMutableRawBufferPointer(chunk), Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+                return n >= 0 ? Array(UnsafeRawBufferPointer(rebasing: chunk[0..<n])) : nil
+            }
+            if let bytes { return bytes }
+            let e = kernel.errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return nil }
+            if e == ECONNRESET { return [] }
+            throw .io(errno: e)
+        }
+    }
+
     /// Reads until the proxy has sent `total` bytes in all, never further; false when the
     /// rest has not arrived yet.
     private mutating func receiveWithoutWaiting(_ fd: Int32, upTo total: Int, _ kernel: Kernel) throws(SocksError) -> Bool {
         while exchange!.received.count < total {
-            let want = min(total - exchange!.received.count, 64)
+            let want = min(total - exchange!.received.count, 256)
             var closed = false
-            let n = withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { chunk in
+            let n = withUnsafeTemporaryAllocation(byteCount: 256, alignment: 1) { chunk in
                 let n = kernel.receive(fd, UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), Int32(MSG_DONTWAIT))
                 if n > 0 { exchange!.receive(ArraySlice(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))) }
                 closed = n == 0

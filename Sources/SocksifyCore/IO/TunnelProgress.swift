@@ -124,10 +124,11 @@ public struct TunnelProgress: Sendable {
 /// Reads one reply into `buffer` until it holds `total` bytes; further (up to `upTo`) only
 /// within a read that brings the rest anyway (what follows a reply is the destination's). Waits
 /// first when nothing of it has arrived: a reply is a round trip away, so a recv first would only
-/// say EAGAIN. Received bytes stay in `buffer` when it throws.
-func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, upTo: Int? = nil, deadline: Deadline, kernel: Kernel) throws(SocksError) {
+/// say EAGAIN (`arrived`: a look-ahead just saw them). Received bytes stay in `buffer` when it throws.
+func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, upTo: Int? = nil, deadline: Deadline, kernel: Kernel,
+                  arrived: Bool = false) throws(SocksError) {
     let limit = max(total, upTo ?? total)
-    var wait = buffer.isEmpty
+    var wait = buffer.isEmpty && !arrived
     buffer.reserveCapacity(max(total, 64))  // one allocation for a reply read in two parts
     while buffer.count < total {
         if wait {
@@ -135,8 +136,8 @@ func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, upTo: Int? 
                 throw .timedOut(phase: "waiting for the proxy's reply")
             }
         }
-        let want = min(limit - buffer.count, 64)
-        let n = withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { chunk in
+        let want = min(limit - buffer.count, 256)
+        let n = withUnsafeTemporaryAllocation(byteCount: 256, alignment: 1) { chunk in
             let n = kernel.receive(fd, UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), Int32(MSG_DONTWAIT))
             if n > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n])) }
             return n
@@ -148,6 +149,27 @@ func receiveReply(fd: Int32, into buffer: inout [UInt8], total: Int, upTo: Int? 
         if e == ECONNRESET { throw .closedByProxy(received: buffer.count, expected: total) }
         guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
         wait = true
+    }
+}
+
+/// Up to `upTo` bytes the proxy has sent, left unread (MSG_PEEK), after waiting for the first;
+/// empty when it has closed.
+func peekReply(fd: Int32, upTo: Int, deadline: Deadline, kernel: Kernel) throws(SocksError) -> [UInt8] {
+    let want = min(max(upTo, 1), 1024)
+    while true {
+        // Wait first: the caller asks only when the bytes it has are not enough.
+        guard try waitFor(fd, events: Int16(POLLIN), until: deadline, on: kernel) else {
+            throw .timedOut(phase: "waiting for the proxy's reply")
+        }
+        let n = withUnsafeTemporaryAllocation(byteCount: 1024, alignment: 1) { chunk -> (Int, [UInt8]) in
+            let n = kernel.receive(fd, UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+            return (n, n > 0 ? Array(UnsafeRawBufferPointer(rebasing: chunk[0..<n])) : [])
+        }
+        if n.0 >= 0 { return n.1 }
+        let e = kernel.errno
+        if e == EINTR { continue }
+        if e == ECONNRESET { return [] }
+        guard e == EAGAIN || e == EWOULDBLOCK else { throw .io(errno: e) }
     }
 }
 
@@ -211,8 +233,18 @@ struct RecordingTransport: HandshakeTransport {
         if received.capacity == 0 { received.reserveCapacity(64) }
         defer { received += buffer[before...] }
         if quickAck { _ = kernel.setQuickAck(fd) }
-        try receiveReply(fd: fd, into: &buffer, total: total, upTo: upTo, deadline: deadline, kernel: kernel)
+        defer { peeked = false }
+        try receiveReply(fd: fd, into: &buffer, total: total, upTo: upTo, deadline: deadline, kernel: kernel, arrived: peeked)
     }
 
+    /// A look-ahead has just seen bytes: the read that follows need not wait for them.
+    var peeked = false
+
     mutating func acknowledgeRepliesAtOnce() { quickAck = true }
+
+    mutating func peek(upTo: Int) throws(SocksError) -> [UInt8]? {
+        let ahead = try peekReply(fd: fd, upTo: upTo, deadline: deadline, kernel: kernel)
+        peeked = !ahead.isEmpty
+        return ahead
+    }
 }

@@ -21,6 +21,9 @@ public enum SocksError: Error, Sendable {
     case socks5Refused(Socks5ReplyCode)
     /// The proxy refused the request with a SOCKS4 reply code.
     case socks4Refused(Socks4ReplyCode)
+    /// An HTTP proxy answered CONNECT with this status (not 2xx); `line` is its status line,
+    /// `realm` its Proxy-Authenticate realm, `loggedIn` whether credentials were sent.
+    case httpRefused(status: Int, line: String, realm: String?, loggedIn: Bool)
     /// A request we could not even encode (e.g. a name longer than 255 bytes).
     case invalidRequest(String)
     /// The destination cannot be expressed in this protocol (IPv6 over SOCKS4).
@@ -39,6 +42,7 @@ public enum SocksError: Error, Sendable {
         case .noAcceptableMethod, .authenticationFailed: return EACCES
         case .socks5Refused(let code): return code.errno
         case .socks4Refused(let code): return code.errno
+        case .httpRefused(let status, _, _, _): return SocksError.errno(forHTTPStatus: status)
         case .invalidRequest: return EINVAL
         case .unsupportedDestination: return EAFNOSUPPORT
         case .socketState(let e): return e
@@ -51,8 +55,23 @@ public enum SocksError: Error, Sendable {
         switch self {
         case .proxyUnreachable, .timedOut, .closedByProxy, .io, .malformedReply, .noAcceptableMethod, .authenticationFailed:
             return true
+        case .httpRefused(let status, _, _, _):
+            // A login refused is the proxy's failure; any other status answers for the destination.
+            // (tinyproxy answers a wrong password with 401.)
+            return status == 407 || status == 401
         case .socks5Refused, .socks4Refused, .invalidRequest, .unsupportedDestination, .socketState:
             return false
+        }
+    }
+
+    /// What a failed connect would have said, for an HTTP proxy's refusal.
+    static func errno(forHTTPStatus status: Int) -> Int32 {
+        switch status {
+        case 401, 403, 405, 407: return EACCES
+        case 408, 504: return ETIMEDOUT
+        case 404, 410: return EHOSTUNREACH
+        case 400...599: return ECONNREFUSED
+        default: return EPROTO  // 1xx, 3xx: not an answer to CONNECT
         }
     }
 
@@ -70,6 +89,13 @@ public enum SocksError: Error, Sendable {
             return "proxy rejected the username/password (status " + String(status) + ")"
         case .socks5Refused(let code): return "proxy refused: " + code.reason
         case .socks4Refused(let code): return "proxy refused: " + code.reason
+        case .httpRefused(let status, let line, let realm, let loggedIn):
+            let realmText = realm.map { " (realm \"" + $0 + "\")" } ?? ""
+            if status == 407 || status == 401 {
+                return loggedIn ? "proxy rejected the username/password: " + line + realmText
+                    : "proxy wants a login: " + line + realmText + "; give user:password in the proxy URL"
+            }
+            return "proxy refused: " + line
         case .invalidRequest(let what): return "invalid request: " + what
         case .unsupportedDestination(let what): return what
         case .socketState(let e): return "the socket cannot connect now: " + ErrnoName.describe(e)

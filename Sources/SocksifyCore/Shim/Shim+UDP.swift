@@ -185,8 +185,9 @@ extension Shim {
 
     func associate(_ fd: Int32, proxy index: Int, label: String) -> Result<UDPAssociation, SocksError> {
         let spec = roster.proxies[index].spec
-        guard spec.proto.isSocks5 else {
-            return .failure(.unsupportedDestination("SOCKS4 cannot carry UDP (the proxy is " + spec.proto.scheme + ")"))
+        guard spec.proto.carriesUDP else {
+            let why = spec.proto == .http ? "HTTP CONNECT cannot carry UDP" : "SOCKS4 cannot carry UDP"
+            return .failure(.unsupportedDestination(why + " (the proxy is " + spec.proto.scheme + ")"))
         }
         let endpoint: Endpoint
         switch roster.endpoint(index) {

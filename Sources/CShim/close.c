@@ -9,6 +9,7 @@
 
 // Before fd stops meaning what it meant. Not in a vfork child: the marks are its parent's.
 static void forget(int fd) {
+    if (__atomic_load_n(&sx_bind_watch, __ATOMIC_ACQUIRE) != 0 && sx_shim_started()) sx_core_bind_forget(fd);
     int facts = sx_fd_facts(fd);
     if (facts == 0) return;
     // Only the transport or the proxied peer noted: a vfork child forgetting the parent's

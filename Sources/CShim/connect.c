@@ -4,6 +4,7 @@
 
 SX_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length) {
     if (!sx_shim_ready()) return sx_real_connect(fd, address, length);
+    if (__atomic_load_n(&sx_bind_watch, __ATOMIC_ACQUIRE) != 0) sx_core_bind_release(fd);
     return sx_core_connect(fd, address, length);
 }
 

@@ -172,3 +172,36 @@ public func sxCoreNamesKeptIn() -> Int32 {
 public func sxCoreNoteLocalAnswer(_ name: UnsafePointer<CChar>, _ family: Int32, _ bytes: UnsafePointer<UInt8>) {
     shim?.noteLocalAnswer(name, family: family, bytes: bytes)
 }
+
+@_cdecl("sx_core_note_bind")
+public func sxCoreNoteBind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) {
+    shim?.noteBind(fd, address, length)
+}
+
+@_cdecl("sx_core_listen")
+public func sxCoreListen(_ fd: Int32, _ backlog: Int32) -> Int32 {
+    guard let shim else { return SX_PASS }
+    return shim.listen(fd, backlog)
+}
+
+@_cdecl("sx_core_accept")
+public func sxCoreAccept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?, _ flags: Int32) -> Int32 {
+    guard let shim else { return SX_PASS }
+    return shim.accept(fd, address, length, flags: flags)
+}
+
+@_cdecl("sx_core_getsockname")
+public func sxCoreGetsockname(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+    guard let shim else { return SX_PASS }
+    return shim.getsockname(fd, address, length)
+}
+
+@_cdecl("sx_core_bind_forget")
+public func sxCoreBindForget(_ fd: Int32) {
+    shim?.forgetBind(fd)
+}
+
+@_cdecl("sx_core_bind_release")
+public func sxCoreBindRelease(_ fd: Int32) {
+    shim?.releaseBind(fd)
+}

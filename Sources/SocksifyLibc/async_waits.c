@@ -12,6 +12,9 @@ __attribute__((visibility("hidden"))) int sx_async_tunnels;
 
 void sx_async_tunnels_set(int count) { __atomic_store_n(&sx_async_tunnels, count, __ATOMIC_RELEASE); }
 
+__attribute__((visibility("hidden"))) int sx_bind_watch;
+void sx_bind_watch_set(int count) { __atomic_store_n(&sx_bind_watch, count, __ATOMIC_RELEASE); }
+
 struct registration {
     int epfd_plus_one;  // 0: none
     uint32_t events;

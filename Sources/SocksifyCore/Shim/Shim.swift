@@ -17,6 +17,7 @@ public final class Shim: @unchecked Sendable {
     /// The rules and settings as the verdict needs them, built once (not on every connect).
     public let policy: TrafficPolicy
     let interrupted = InterruptedTunnels()
+    let binds = BindTunnels()
     /// The launcher's supervisor (the kernel backstop) runs this connect on a copy of a stopped
     /// program's socket: the program cannot wait for the handshake itself, so it is finished
     /// before the answer, even on a non-blocking socket.

@@ -45,5 +45,15 @@ int sx_core_resolver_call_refused(const char *function);
 // 1: no name lookup may leave directly (names resolved by a proxy, or strict mode).
 int sx_core_names_kept_in(void);
 void sx_core_note_local_answer(const char *name, int family, const unsigned char *bytes);
+// SOCKS5 BIND (Shim+Bind.swift): a TCP socket bound to a specific address with port 0 is noted;
+// its listen may become a BIND through the proxy; accept, getsockname and close of such a
+// socket go to the core. SX_PASS: not ours, call libc.
+void sx_core_note_bind(int fd, const struct sockaddr *address, socklen_t length);
+int sx_core_listen(int fd, int backlog);
+int sx_core_accept(int fd, struct sockaddr *address, socklen_t *length, int flags);
+int sx_core_getsockname(int fd, struct sockaddr *address, socklen_t *length);
+void sx_core_bind_forget(int fd);
+// A connect on a candidate or on a BIND not listening yet: it was no listener.
+void sx_core_bind_release(int fd);
 
 #endif

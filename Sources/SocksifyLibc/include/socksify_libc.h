@@ -53,6 +53,13 @@ void *sx_real_symbol(const char *name);
 ssize_t sx_real_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *address, socklen_t *length);
 ssize_t sx_real_recvmsg(int fd, struct msghdr *message, int flags);
 int sx_real_bind(int fd, const struct sockaddr *address, socklen_t length);
+int sx_real_listen(int fd, int backlog);
+int sx_real_accept(int fd, struct sockaddr *address, socklen_t *length);
+int sx_real_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+int sx_real_getsockname(int fd, struct sockaddr *address, socklen_t *length);
+// Listening sockets a SOCKS5 BIND may carry (Shim+Bind.swift): how many candidates and BIND
+// tunnels exist, so listen, accept and getsockname cost one load while there are none.
+void sx_bind_watch_set(int count);
 ssize_t sx_real_read(int fd, void *buf, size_t len);
 ssize_t sx_real_write(int fd, const void *buf, size_t len);
 int sx_real_dup(int fd);
@@ -194,6 +201,7 @@ void sx_epoll_forget(int fd);
 #include <sys/epoll.h>
 #include <sys/select.h>
 __attribute__((visibility("hidden"))) extern int sx_async_tunnels;
+__attribute__((visibility("hidden"))) extern int sx_bind_watch;
 void sx_epoll_note(int epfd, int op, int fd, const struct epoll_event *event);
 void sx_epoll_silence(int epfd, int fd);
 void sx_epoll_release_other(int epfd, int fd);

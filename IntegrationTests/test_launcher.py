@@ -54,7 +54,8 @@ def test_missing_program_in_path(socksify):
 
 
 @pytest.mark.parametrize("url", [
-    "http://127.0.0.1:1080",
+    "ftp://127.0.0.1:1080",
+    "https://127.0.0.1:1080",
     "socks5://",
     "socks5://127.0.0.1:99999",
     "socks5://127.0.0.1:notaport",

@@ -14,7 +14,7 @@ import Testing
 
     @Test func basicCredentials() throws {
         let request = HTTPConnectRequest(destination: SocksDestination(.domain("h"), port: 1),
-                                         credentials: ProxyCredentials(username: ascii("Aladdin"), password: ascii("open sesame")))
+                                         login: (ascii("Aladdin"), ascii("open sesame")))
         #expect(try request.encode() == ascii("CONNECT h:1 HTTP/1.1\r\nHost: h:1\r\nProxy-Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n"))
     }
 
@@ -32,7 +32,7 @@ import Testing
 
     @Test func aUserNameWithAColonIsRefused() {
         let request = HTTPConnectRequest(destination: SocksDestination(.domain("h"), port: 1),
-                                         credentials: ProxyCredentials(username: ascii("a:b"), password: ascii("c")))
+                                         login: (ascii("a:b"), ascii("c")))
         #expect(throws: SocksError.invalidRequest("an HTTP proxy user name cannot contain ':'")) { try request.encode() }
     }
 }

@@ -22,7 +22,8 @@ public enum ClientHandshake {
             guard reply.code == .granted else { throw .socks4Refused(reply.code) }
             return SocksDestination(.ip(.v4(reply.address)), port: reply.port)
         case .http:
-            try transport.send(try HTTPConnectRequest(destination: destination, credentials: proxy.credentials).encode())
+            let login = proxy.credentials.map { (username: $0.username, password: $0.password) }
+            try transport.send(try HTTPConnectRequest(destination: destination, login: login).encode())
             var buffer: [UInt8] = []
             let response = try transport.readHTTPHead(buffer: &buffer)
             guard response.succeeded else {

@@ -3,11 +3,12 @@
 /// proxy always resolves names itself.
 public struct HTTPConnectRequest: Sendable {
     public var destination: SocksDestination
-    public var credentials: ProxyCredentials?
+    /// User name and password for Basic, when the proxy wants a login.
+    public var login: (username: [UInt8], password: [UInt8])?
 
-    public init(destination: SocksDestination, credentials: ProxyCredentials? = nil) {
+    public init(destination: SocksDestination, login: (username: [UInt8], password: [UInt8])? = nil) {
         self.destination = destination
-        self.credentials = credentials
+        self.login = login
     }
 
     public func encode() throws(SocksError) -> [UInt8] {
@@ -22,13 +23,13 @@ public struct HTTPConnectRequest: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(128)
         out += Array("CONNECT ".utf8) + authority + Array(" HTTP/1.1\r\nHost: ".utf8) + authority + [13, 10]
-        if let credentials {
+        if let login {
             // RFC 7617: user-id must not contain ':'; the password may.
-            guard !credentials.username.contains(UInt8(ascii: ":")) else {
+            guard !login.username.contains(UInt8(ascii: ":")) else {
                 throw .invalidRequest("an HTTP proxy user name cannot contain ':'")
             }
             out += Array("Proxy-Authorization: Basic ".utf8)
-            out += Base64.encode(credentials.username + [UInt8(ascii: ":")] + credentials.password) + [13, 10]
+            out += Base64.encode(login.username + [UInt8(ascii: ":")] + login.password) + [13, 10]
         }
         out += [13, 10]
         return out

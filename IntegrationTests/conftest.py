@@ -385,6 +385,56 @@ class HTTPTestProxy(ProxyBase):
         self.proc.stop()
 
 
+class Vsftpd:
+    """Debian's vsftpd, anonymous and read-only, serving `file.txt`, in the foreground as the
+    launching user; active mode allowed to any address (port_promiscuous: the data connection's
+    address is the proxy's, not the control connection's peer). Logs the FTP protocol."""
+
+    CONTENT = "hello over active ftp\n"
+
+    def __init__(self, log_dir):
+        binary = shutil.which("vsftpd") or "/usr/sbin/vsftpd"
+        if not os.path.exists(binary):
+            pytest.skip("vsftpd not installed (apt-get install vsftpd)")
+        if os.geteuid() != 0:
+            pytest.skip("vsftpd refuses to run as a normal user without its own configuration")
+        root = Path(tempfile.mkdtemp(prefix="ftp-root-", dir=str(log_dir)))
+        empty = Path(tempfile.mkdtemp(prefix="ftp-empty-", dir=str(log_dir)))
+        os.chmod(root, 0o755)
+        os.chmod(log_dir, 0o755)
+        (root / "file.txt").write_text(self.CONTENT)
+        self.log_path = Path(log_dir) / ("vsftpd-%d.log" % id(self))
+        last_err = None
+        for _ in range(3):
+            self.port = free_port()
+            conf = Path(log_dir) / ("vsftpd-%d.conf" % self.port)
+            conf.write_text("\n".join([
+                "listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1", "listen_port=%d" % self.port,
+                "background=NO", "anonymous_enable=YES", "anon_root=%s" % root, "no_anon_password=YES",
+                "local_enable=NO", "write_enable=NO", "connect_from_port_20=NO", "port_enable=YES",
+                "pasv_enable=YES", "port_promiscuous=YES", "secure_chroot_dir=%s" % empty, "seccomp_sandbox=NO",
+                "xferlog_enable=YES", "vsftpd_log_file=%s" % self.log_path, "dual_log_enable=YES",
+                "log_ftp_protocol=YES", "run_as_launching_user=YES"]) + "\n")
+            self.proc = ManagedProcess([binary, conf], "vsftpd", log_dir)
+            if wait_port("127.0.0.1", self.port, 5.0, self.proc):
+                return
+            last_err = self.proc.stderr_text()
+            self.proc.stop()
+        raise RuntimeError("vsftpd did not start: %s" % last_err)
+
+    def url(self, path="file.txt"):
+        return "ftp://127.0.0.1:%d/%s" % (self.port, path)
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        self.proc.stop()
+
+
 DANTED_CONF = """\
 logoutput: {log}
 internal: 127.0.0.1 port = {port}
@@ -705,6 +755,13 @@ def microsocks(log_dir):
     m = Microsocks(log_dir)
     yield m
     m.stop()
+
+
+@pytest.fixture(scope="session")
+def vsftpd(log_dir):
+    v = Vsftpd(log_dir)
+    yield v
+    v.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 // bind, listen, accept, accept4, getsockname: a listening socket the far side connects back to
-// (active FTP) may be carried by a SOCKS5 BIND (Shim+Bind.swift). A socket bound to one address
-// with port 0 is noted; while no such socket exists, each call costs one load.
+// (active FTP) may be carried by a SOCKS5 BIND (Shim+Bind.swift). A bind to one address with
+// port 0 is offered to the core first; while no candidate or BIND exists, listen and accept
+// cost one load, getsockname two (a tunnel answers the address its proxy connects from).
 #define _GNU_SOURCE
 #include "socksify_shim.h"
 #include <netinet/in.h>
@@ -23,13 +24,11 @@ static int candidate(const struct sockaddr *address, socklen_t length) {
 }
 
 SX_EXPORT int bind(int fd, const struct sockaddr *address, socklen_t length) {
-    int result = sx_real_bind(fd, address, length);
-    if (result == 0 && candidate(address, length) && sx_shim_ready()) {
-        int saved = errno;
-        sx_core_note_bind(fd, address, length);
-        errno = saved;
+    if (candidate(address, length) && sx_shim_ready()) {
+        int result = sx_core_bind(fd, address, length);
+        if (result != SX_PASS) return result;
     }
-    return result;
+    return sx_real_bind(fd, address, length);
 }
 
 SX_EXPORT int listen(int fd, int backlog) {
@@ -57,7 +56,7 @@ SX_EXPORT int accept4(int fd, struct sockaddr *address, socklen_t *length, int f
 }
 
 SX_EXPORT int getsockname(int fd, struct sockaddr *address, socklen_t *length) {
-    if (watching()) {
+    if (watching() || (sx_shim_started() && (sx_fd_facts(fd) & SX_FACT_PEER))) {
         int result = sx_core_getsockname(fd, address, length);
         if (result != SX_PASS) return result;
     }

@@ -173,9 +173,10 @@ public func sxCoreNoteLocalAnswer(_ name: UnsafePointer<CChar>, _ family: Int32,
     shim?.noteLocalAnswer(name, family: family, bytes: bytes)
 }
 
-@_cdecl("sx_core_note_bind")
-public func sxCoreNoteBind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) {
-    shim?.noteBind(fd, address, length)
+@_cdecl("sx_core_bind")
+public func sxCoreBind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+    guard let shim else { return SX_PASS }
+    return shim.bindRequested(fd, address, length)
 }
 
 @_cdecl("sx_core_listen")

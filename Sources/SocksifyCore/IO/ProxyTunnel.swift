@@ -21,24 +21,25 @@ public struct Timeouts: Equatable, Sendable {
 public enum ProxyTunnel {
     /// `socketFamily`, when the caller knows it (the family of the address the program passed
     /// to connect), spares a getsockopt on every connection.
+    /// Returns the last proxy's answer: the address it connects from, when it says.
+    @discardableResult
     public static func open(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts, socketFamily: Int32? = nil,
         kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil, asynchronous: Bool = false,
         interrupted: (TunnelProgress) -> Bool = { _ in false }
-    ) throws(SocksError) {
+    ) throws(SocksError) -> SocksDestination? {
         let domain = socketFamily ?? kernel.socketDomain(fd)
         let wantsOwnSocket = domain == AF_INET && firstEndpoint.family == AF_INET6
             || domain == AF_INET6 && firstEndpoint.family == AF_INET && kernel.isV6Only(fd)
         if wantsOwnSocket {
-            try openOnReplacementSocket(fd: fd, chain: chain, firstEndpoint: firstEndpoint, destination: destination,
-                                        timeouts: timeouts, kernel: kernel)
-            return
+            return try openOnReplacementSocket(fd: fd, chain: chain, firstEndpoint: firstEndpoint, destination: destination,
+                                               timeouts: timeouts, kernel: kernel)
         }
         let target = domain == AF_INET6 ? firstEndpoint.asIPv6 : firstEndpoint
         let savedFlags = kernel.statusFlags(fd)
         guard savedFlags >= 0 else { throw .io(errno: kernel.errno) }
-        try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts,
+        return try handshake(fd: fd, chain: chain, target: target, destination: destination, timeouts: timeouts,
                       blockingFlags: savedFlags & O_NONBLOCK == 0 ? savedFlags : nil, kernel: kernel,
                       sendTimeoutMilliseconds: savedFlags & O_NONBLOCK == 0 ? sendTimeoutMilliseconds : nil,
                       asynchronous: asynchronous && savedFlags & O_NONBLOCK != 0, interrupted: interrupted)
@@ -47,20 +48,22 @@ public enum ProxyTunnel {
     /// Builds the tunnel on a new socket and moves it onto the program's descriptor number: for
     /// a socket whose family cannot reach the proxy, and for failover, where a failed attempt
     /// must leave nothing behind on the program's socket.
+    @discardableResult
     public static func openOnReplacementSocket(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts, kernel: Kernel = RealKernel.shared
-    ) throws(SocksError) {
+    ) throws(SocksError) -> SocksDestination? {
         let savedFlags = kernel.statusFlags(fd)
         let descriptorFlags = kernel.descriptorFlags(fd)
         guard savedFlags >= 0, descriptorFlags >= 0 else { throw .io(errno: kernel.errno) }
         let tunnel = kernel.socket(firstEndpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
         guard tunnel >= 0 else { throw .io(errno: kernel.errno) }
         defer { _ = kernel.close(tunnel) }
-        try handshake(fd: tunnel, chain: chain, target: firstEndpoint, destination: destination, timeouts: timeouts, kernel: kernel)
+        let bound = try handshake(fd: tunnel, chain: chain, target: firstEndpoint, destination: destination, timeouts: timeouts, kernel: kernel)
         let cloexec = descriptorFlags & FD_CLOEXEC != 0 ? Int32(O_CLOEXEC) : 0
         guard kernel.dup3(tunnel, fd, cloexec) >= 0 else { throw .io(errno: kernel.errno) }
         _ = kernel.setStatusFlags(fd, savedFlags)
+        return bound
     }
 
     /// `interrupted`: offered how far the exchange got when a signal ends a wait (EINTR); when it
@@ -68,23 +71,25 @@ public enum ProxyTunnel {
     /// finish (POSIX: an interrupted connect goes on); otherwise it is disconnected as on any
     /// failure. `asynchronous` (a non-blocking socket): the exchange goes as far as it can without
     /// waiting and is then offered the same way, as EINPROGRESS; the program's waits finish it.
+    @discardableResult
     static func handshake(
         fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts,
         blockingFlags: Int32? = nil, kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil,
         asynchronous: Bool = false, interrupted: (TunnelProgress) -> Bool = { _ in false }
-    ) throws(SocksError) {
+    ) throws(SocksError) -> SocksDestination? {
         var progress = TunnelProgress(chain: chain, destination: destination, proxy: target, timeouts: timeouts, kernel: kernel)
         // A blocking socket's SO_SNDTIMEO bounds its connect, as without socksify.
         if let sendTimeoutMilliseconds { progress.programDeadline = .after(milliseconds: sendTimeoutMilliseconds, on: kernel) }
         do throws(SocksError) {
             try progress.start(fd: fd, blockingFlags: blockingFlags, kernel: kernel)
             if asynchronous {
-                guard let need = try progress.advance(fd: fd, kernel: kernel) else { return }
+                guard let need = try progress.advance(fd: fd, kernel: kernel) else { return progress.bound }
                 progress.waitingFor = need
                 progress.asynchronous = true
                 throw .socketState(errno: EINPROGRESS)
             }
             try progress.finish(fd: fd, kernel: kernel)
+            return progress.bound
         } catch {
             // A signal, or the program's own SO_SNDTIMEO: the exchange can go on later.
             if case .socketState(let e) = error, e == EINTR || e == EINPROGRESS, interrupted(progress) { throw error }

@@ -42,9 +42,10 @@ extension TunnelProgress {
                     total = max(trial.consumed, exchange!.received.count + 1)
                 }
                 guard try receiveWithoutWaiting(fd, upTo: total, kernel) else { return try waiting(.readable, kernel) }
-            case .done(let sends, _):
+            case .done(let sends, let answer):
                 for bytes in sends { unsent += bytes }
                 guard try sendWithoutWaiting(fd, kernel) else { return try waiting(.writable, kernel) }
+                if hop == chain.count - 1 { bound = answer }
                 hop += 1
                 exchange = nil
             case .failed(let error):

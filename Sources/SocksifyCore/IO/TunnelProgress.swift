@@ -26,6 +26,8 @@ public struct TunnelProgress: Sendable {
     /// The connect to a loopback proxy was not waited for: the first send tells its outcome.
     var connectUnconfirmed = false
     var unsent: [UInt8] = []
+    /// The last hop's answer: the address the proxy connects to the destination from.
+    public internal(set) var bound: SocksDestination? = nil
 
     public init(chain: [ProxySpec], destination: SocksDestination, proxy: Endpoint, timeouts: Timeouts, kernel: Kernel) {
         self.chain = chain
@@ -96,7 +98,8 @@ public struct TunnelProgress: Sendable {
                                               connectUnconfirmed: connectUnconfirmed)
                 connectUnconfirmed = false
                 do throws(SocksError) {
-                    _ = try ClientHandshake.connect(over: &live, proxy: chain[hop], to: next)
+                    let answer = try ClientHandshake.connect(over: &live, proxy: chain[hop], to: next)
+                    if hop == chain.count - 1 { bound = answer }
                     hop += 1
                     continue
                 } catch {

@@ -18,31 +18,40 @@ final class BindTunnels: @unchecked Sendable {
         var accepted = false
     }
 
-    private var candidates: [(fd: Int32, address: Endpoint)] = []
+    struct Candidate {
+        var fd: Int32
+        /// The program's bind: the address the proxy of `control` connects from, port 0.
+        var address: Endpoint
+        /// The control connection's destination (an FTP server): its route picks the proxy.
+        var control: Endpoint
+    }
+
+    private var candidates: [Candidate] = []
     private var tunnels: [Tunnel] = []
     /// Candidates are forgotten at close; a program that binds many sockets before connecting
     /// them keeps only the latest.
     static let mostCandidates = 64
 
-    func note(_ fd: Int32, _ address: Endpoint) {
+    func note(_ candidate: Candidate) {
+        let fd = candidate.fd
         sx_lock()
         candidates.removeAll { $0.fd == fd }
         tunnels.removeAll { $0.fd == fd }
-        candidates.append((fd, address))
+        candidates.append(candidate)
         if candidates.count > BindTunnels.mostCandidates { candidates.removeFirst() }
         publish()
         sx_unlock()
     }
 
-    /// The address `fd` was bound to, if it is a candidate; it is one no longer.
-    func takeCandidate(_ fd: Int32) -> Endpoint? {
+    /// The candidate on `fd`, if any; it is one no longer.
+    func takeCandidate(_ fd: Int32) -> Candidate? {
         sx_lock()
         defer { sx_unlock() }
         guard let at = candidates.firstIndex(where: { $0.fd == fd }) else { return nil }
-        let address = candidates[at].address
+        let candidate = candidates[at]
         candidates.remove(at: at)
         publish()
-        return address
+        return candidate
     }
 
     func keep(_ tunnel: Tunnel) {

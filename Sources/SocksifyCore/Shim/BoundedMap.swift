@@ -76,6 +76,14 @@ public final class BoundedMap<Key: BoundedMapKey, Value>: @unchecked Sendable {
         return find(key, in: bucket(of: key)).map { values[$0] }
     }
 
+    /// The first entry (oldest first) that `match` accepts: for rare lookups by value.
+    public func first(where match: (Key, Value) -> Bool) -> (Key, Value)? {
+        sx_lock()
+        defer { sx_unlock() }
+        for i in keys.indices where match(keys[i], values[i]) { return (keys[i], values[i]) }
+        return nil
+    }
+
     private func bucket(of key: Key) -> Int {
         // Fibonacci hashing spreads even poorly mixed bits (inode numbers) over the buckets.
         Int(truncatingIfNeeded: (key.mixedBits &* 0x9E37_79B9_7F4A_7C15) >> 32) & (buckets.count - 1)

@@ -152,7 +152,7 @@ extension Shim {
                 try entry.progress.finish(fd: fd, kernel: kernel)
                 interrupted.end(fd)
                 kernel.setFacts(fd, 4, 0)
-                recordPeer(fd, entry.destination)
+                recordPeer(fd, entry.destination, bound: entry.progress.bound)
                 log.info(entry.what + " ok (finished after a signal)")
                 return 0
             } catch {

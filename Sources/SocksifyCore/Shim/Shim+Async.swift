@@ -29,7 +29,7 @@ extension Shim {
             }
             interrupted.end(fd)
             kernel.setFacts(fd, 4, 0)
-            recordPeer(fd, entry.destination)
+            recordPeer(fd, entry.destination, bound: entry.progress.bound)
             kernel.restoreWaits(fd)
             if log.verbose { log.info(entry.what + " ok " + Log.milliseconds(kernel.monotonicNanoseconds() - entry.started)) }
             return .up

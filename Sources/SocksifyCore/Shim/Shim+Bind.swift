@@ -1,29 +1,35 @@
 import SocksifyLibc
 
 // SOCKS5 BIND (RFC 1928 §4, §6): a program behind the proxy accepts a connection the far side
-// opens back, as active-mode FTP does (the client listens, sends the address with PORT, accepts
-// the data connection). Which listening sockets go through the proxy: one bound to a specific
-// address with port 0, where that address is the one the machine uses to reach a SOCKS5 proxy
-// of the rules (an FTP client binds the local address of its control connection, which is a
-// tunnel to that proxy). A server's socket (a fixed port, or the wildcard address) keeps
-// listening locally. docs/bind.md.
+// opens back, as active-mode FTP does (docs/bind.md). getsockname on a tunnel answers the
+// address the proxy connects from (its CONNECT reply's BND), so an FTP client announces that
+// host; the client then binds its data socket to that address with port 0, which is not a local
+// address: that bind is taken here (the kernel never sees it) and the socket becomes a BIND
+// through the same proxy at its first getsockname or listen. A server's socket (a local address,
+// a fixed port) keeps listening locally.
 //
-// At listen the program's own socket connects to the proxy and asks it to BIND; getsockname then
-// answers the address the proxy listens on (its first reply). The far side's arrival is the
+// The BIND is made on the program's own socket: it connects to the proxy and asks it to BIND;
+// getsockname answers where the proxy listens (its first reply). The far side's arrival is the
 // second reply on the same socket, so poll, select and epoll see it as readable, as a listening
 // socket with a connection waiting; accept reads that reply and returns a copy of the socket
 // (dup), now the data connection, with the far side's address. One connection per BIND.
 
 extension Shim {
-    /// bind(2) succeeded with a specific address and port 0: a listen may follow.
-    public func noteBind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) {
-        guard case .tcp? = transport(of: fd), let bound = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)) else { return }
-        binds.note(fd, bound)
+    /// bind(2) with a specific address and port 0, before the kernel sees it: an address a
+    /// tunnel's proxy connects from makes the socket a BIND candidate (0: taken); SX_PASS for
+    /// every other bind.
+    public func bindRequested(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+        guard let wanted = Endpoint(sockaddr: UnsafeRawPointer(address), length: Int(length)), wanted.port == 0,
+              case .tcp? = transport(of: fd) else { return SX_PASS }
+        let current: (UInt64) -> Bool = { self.kernel.facts(Int32(truncatingIfNeeded: $0)) & SX_FACT_PEER != 0 }
+        guard let (_, control) = peers.socket(boundAt: wanted.address.unmapped, current: current) else { return SX_PASS }
+        binds.note(BindTunnels.Candidate(fd: fd, address: wanted, control: control.destination))
+        log.info("bind " + wanted.text + ": the address the proxy connects from; a listen here is a BIND through it")
+        return 0
     }
 
-    /// listen(2): a BIND through the proxy for a candidate the rules' SOCKS5 proxy is reached
-    /// from (made already when the program asked getsockname first); SX_PASS for every other
-    /// socket.
+    /// listen(2): a BIND through the proxy for a candidate (made already when the program asked
+    /// getsockname first); SX_PASS for every other socket.
     public func listen(_ fd: Int32, _ backlog: Int32) -> Int32 {
         if binds.tunnel(fd) != nil {
             binds.markListening(fd)
@@ -34,48 +40,39 @@ extension Shim {
         return made
     }
 
-    /// A candidate becomes a BIND: 0, -1 with errno, or SX_PASS (not one the proxy carries).
+    /// A candidate becomes a BIND through the proxy its control connection went through: 0, -1
+    /// with errno, or SX_PASS (not a candidate).
     func startBind(_ fd: Int32) -> Int32 {
-        guard let bound = binds.takeCandidate(fd) else { return SX_PASS }
-        guard let (spec, proxy) = bindProxy(reachedFrom: bound.address) else { return SX_PASS }
-        let what = "listen " + bound.text + " via " + spec.displayName + " (BIND)"
+        guard let candidate = binds.takeCandidate(fd) else { return SX_PASS }
+        var what = "listen " + candidate.address.text + " (BIND for " + candidate.control.text + ")"
+        guard case .proxy(.via(let index), _) = TrafficVerdict.decide(trafficAttempt(.tcp, to: candidate.control), policy),
+              roster.proxies[index].spec.proto.isSocks5, case .success(let proxy) = roster.endpoint(index) else {
+            // The kernel would have refused a bind to a foreign address so.
+            log.error(what + " refused: a BIND needs the route to be one SOCKS5 proxy; program sees EADDRNOTAVAIL")
+            return fail(EADDRNOTAVAIL)
+        }
+        let spec = roster.proxies[index].spec
+        what += " via " + spec.displayName
         do throws(SocksError) {
             try ProxyTunnel.connectToProxy(fd: fd, target: proxy, timeouts: settings.timeouts, kernel: kernel)
             var transport = SocketTransport(fd: fd, deadline: .after(milliseconds: settings.timeouts.handshakeMilliseconds, on: kernel), kernel: kernel)
             try ClientHandshake.negotiateSocks5Method(over: &transport, credentials: spec.credentials)
-            // The far side's address is not known yet: any (RFC 1928 lets the proxy check it).
-            let any: IPAddress = proxy.family == AF_INET6 ? .v6(IPv6Address(high: 0, low: 0)) : .v4(IPv4Address(0))
-            let first = try ClientHandshake.socks5Request(over: &transport, Socks5Request(command: .bind, destination: SocksDestination(.ip(any), port: 0)))
+            // The far side is expected from the control connection's host (RFC 1928 lets the
+            // proxy check it); for a synthetic address the proxy knows the host by name: any.
+            let expected: IPAddress = names.pool.position(of: candidate.control.address) == nil ? candidate.control.address.unmapped
+                : proxy.family == AF_INET6 ? .v6(IPv6Address(high: 0, low: 0)) : .v4(IPv4Address(0))
+            let first = try ClientHandshake.socks5Request(over: &transport, Socks5Request(command: .bind, destination: SocksDestination(.ip(expected), port: 0)))
             guard case .ip(let address) = first.address else { throw .malformedReply("a BIND reply with a host name") }
             // 0.0.0.0: the proxy listens on the address we reached it at.
             let unspecified = address == .v4(IPv4Address(0)) || address == .v6(IPv6Address(high: 0, low: 0))
             let listening = Endpoint(unspecified ? proxy.address : address, port: first.port)
-            binds.keep(BindTunnels.Tunnel(fd: fd, address: bound, announced: listening, proxy: spec.displayName))
+            binds.keep(BindTunnels.Tunnel(fd: fd, address: candidate.address, announced: listening, proxy: spec.displayName))
             log.info(what + ": the far side connects to " + listening.text)
             return 0
         } catch {
             log.error(what + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
             return fail(error.errno)
         }
-    }
-
-    /// The first single SOCKS5 proxy of the rules that this machine reaches from `address`.
-    func bindProxy(reachedFrom address: IPAddress) -> (ProxySpec, Endpoint)? {
-        for (index, named) in roster.proxies.enumerated() where named.spec.proto.isSocks5 {
-            guard case .success(let endpoint) = roster.endpoint(index) else { continue }
-            if sourceAddress(towards: endpoint) == address.unmapped { return (named.spec, endpoint) }
-        }
-        return nil
-    }
-
-    /// The local address the kernel picks for a connection to `endpoint` (a UDP connect sends
-    /// nothing).
-    func sourceAddress(towards endpoint: Endpoint) -> IPAddress? {
-        let probe = kernel.socket(endpoint.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
-        guard probe >= 0 else { return nil }
-        defer { _ = kernel.close(probe) }
-        guard kernel.connect(probe, endpoint) == 0 else { return nil }
-        return localEndpoint(probe)?.address.unmapped
     }
 
     func localEndpoint(_ fd: Int32) -> Endpoint? {
@@ -163,16 +160,24 @@ extension Shim {
         }
     }
 
-    /// getsockname(2) on a BIND: where the proxy listens, what the program announces. A
-    /// candidate asked before its listen (curl learns the port so) becomes a BIND now.
+    /// getsockname(2) on a BIND: where the proxy listens, what the program announces (a
+    /// candidate asked before its listen, as curl learns its port, becomes a BIND now); on a
+    /// tunnel: where its proxy connects from. SX_PASS for every other socket.
     public func getsockname(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
         if binds.isCandidate(fd) {
             let made = startBind(fd)
             if made != 0 { return made }
         }
-        guard let tunnel = binds.tunnel(fd) else { return SX_PASS }
+        let answer: Endpoint
+        if let tunnel = binds.tunnel(fd) {
+            answer = tunnel.announced
+        } else if kernel.facts(fd) & SX_FACT_PEER != 0, let bound = peers.peer(ofSocket: UInt64(UInt32(bitPattern: fd)))?.bound {
+            answer = bound  // a tunnel: where the proxy connects from
+        } else {
+            return SX_PASS
+        }
         guard let address, let length else { return fail(EFAULT) }
-        let bytes = (sx_socket_domain(fd) == AF_INET6 ? tunnel.announced.asIPv6 : tunnel.announced).sockaddrBytes
+        let bytes = (sx_socket_domain(fd) == AF_INET6 ? answer.asIPv6 : answer).sockaddrBytes
         let room = Int(length.pointee)
         bytes.withUnsafeBytes { raw in
             UnsafeMutableRawPointer(address).copyMemory(from: raw.baseAddress!, byteCount: min(room, bytes.count))

@@ -161,12 +161,13 @@ extension Shim {
         let savedErrno = kernel.errno  // a successful connect leaves errno as it found it
         let start = kernel.monotonicNanoseconds()
         var asynchronous = false
+        var bound: SocksDestination? = nil
         do throws(SocksError) {
             if replacingSocket {
-                try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked,
+                bound = try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked,
                                                         timeouts: settings.timeouts, kernel: kernel)
             } else {
-                try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts,
+                bound = try ProxyTunnel.open(fd: fd, chain: specs, firstEndpoint: first, destination: asked, timeouts: settings.timeouts,
                                      socketFamily: destination.family, kernel: kernel,
                                      sendTimeoutMilliseconds: kernel.facts(fd) & SX_FACT_SNDTIMEO != 0
                                          ? kernel.sendTimeoutMilliseconds(fd) : nil,
@@ -201,7 +202,7 @@ extension Shim {
             }
             return (fail(error.errno), error.isProxyFailure)
         }
-        recordPeer(fd, destination)
+        recordPeer(fd, destination, bound: bound)
         kernel.errno = savedErrno
         if log.verbose { log.info(via() + " ok " + Log.milliseconds(kernel.monotonicNanoseconds() - start)) }
         return (0, false)
@@ -209,9 +210,20 @@ extension Shim {
 
     /// The program's socket is connected through a proxy to `destination`: what getpeername
     /// answers for it and its copies.
-    func recordPeer(_ fd: Int32, _ destination: Endpoint) {
-        peers.record(socket: UInt64(UInt32(bitPattern: fd)), destination: destination)
+    func recordPeer(_ fd: Int32, _ destination: Endpoint, bound: SocksDestination? = nil) {
+        peers.record(socket: UInt64(UInt32(bitPattern: fd)), destination: destination, bound: Shim.realAddress(bound))
         kernel.setFacts(fd, SX_FACT_PEER, SX_FACT_PEER)
+    }
+
+    /// A proxy's BND as an address getsockname can answer: nil for none, a name, or 0.0.0.0
+    /// (what a proxy says when it does not tell).
+    static func realAddress(_ bound: SocksDestination?) -> Endpoint? {
+        guard let bound, case .ip(let address) = bound.address else { return nil }
+        switch address {
+        case .v4(let a) where a.value == 0: return nil
+        case .v6(let a) where a.high == 0 && a.low == 0: return nil
+        default: return Endpoint(address, port: bound.port)
+        }
     }
 
     /// socket(2) made `fd`: its transport, so connect need not ask the kernel.

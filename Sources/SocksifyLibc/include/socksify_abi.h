@@ -45,10 +45,11 @@ int sx_core_resolver_call_refused(const char *function);
 // 1: no name lookup may leave directly (names resolved by a proxy, or strict mode).
 int sx_core_names_kept_in(void);
 void sx_core_note_local_answer(const char *name, int family, const unsigned char *bytes);
-// SOCKS5 BIND (Shim+Bind.swift): a TCP socket bound to a specific address with port 0 is noted;
-// its listen may become a BIND through the proxy; accept, getsockname and close of such a
-// socket go to the core. SX_PASS: not ours, call libc.
-void sx_core_note_bind(int fd, const struct sockaddr *address, socklen_t length);
+// SOCKS5 BIND (Shim+Bind.swift): a bind to a specific address with port 0 is offered first (0:
+// taken, the address is the one a tunnel's proxy connects from); its getsockname or listen then
+// makes a BIND through the proxy; accept, getsockname (also of tunnels: the proxy's BND) and
+// close of such a socket go to the core. SX_PASS: not ours, call libc.
+int sx_core_bind(int fd, const struct sockaddr *address, socklen_t length);
 int sx_core_listen(int fd, int backlog);
 int sx_core_accept(int fd, struct sockaddr *address, socklen_t *length, int flags);
 int sx_core_getsockname(int fd, struct sockaddr *address, socklen_t *length);

@@ -15,11 +15,11 @@ import Testing
     }
 
     @Test func onlyARealBoundAddressIsKept() {
-        #expect(Shim.realAddress(nil) == nil)
-        #expect(Shim.realAddress(SocksDestination(.ip(ip("0.0.0.0")), port: 0)) == nil, "microsocks says nothing so")
-        #expect(Shim.realAddress(SocksDestination(.ip(ip("::")), port: 1)) == nil)
-        #expect(Shim.realAddress(SocksDestination(.domain("proxy"), port: 1)) == nil)
-        #expect(Shim.realAddress(SocksDestination(.ip(ip("127.0.0.3")), port: 4242)) == Endpoint(ip("127.0.0.3"), port: 4242))
+        #expect(TunnelProgress.boundAddress(nil) == nil)
+        #expect(TunnelProgress.boundAddress(SocksDestination(.ip(ip("0.0.0.0")), port: 0)) == nil, "microsocks says nothing so")
+        #expect(TunnelProgress.boundAddress(SocksDestination(.ip(ip("::")), port: 1)) == nil)
+        #expect(TunnelProgress.boundAddress(SocksDestination(.domain("proxy"), port: 1)) == nil)
+        #expect(TunnelProgress.boundAddress(SocksDestination(.ip(ip("127.0.0.3")), port: 4242)) == Endpoint(ip("127.0.0.3"), port: 4242))
     }
 
     @Test func candidatesAndTunnelsComeAndGo() {

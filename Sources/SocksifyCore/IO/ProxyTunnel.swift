@@ -21,14 +21,14 @@ public struct Timeouts: Equatable, Sendable {
 public enum ProxyTunnel {
     /// `socketFamily`, when the caller knows it (the family of the address the program passed
     /// to connect), spares a getsockopt on every connection.
-    /// Returns the last proxy's answer: the address it connects from, when it says.
+    /// Returns the address the last proxy connects from, when it says (its reply's BND).
     @discardableResult
     public static func open(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts, socketFamily: Int32? = nil,
         kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil, asynchronous: Bool = false,
         interrupted: (TunnelProgress) -> Bool = { _ in false }
-    ) throws(SocksError) -> SocksDestination? {
+    ) throws(SocksError) -> Endpoint? {
         let domain = socketFamily ?? kernel.socketDomain(fd)
         let wantsOwnSocket = domain == AF_INET && firstEndpoint.family == AF_INET6
             || domain == AF_INET6 && firstEndpoint.family == AF_INET && kernel.isV6Only(fd)
@@ -52,7 +52,7 @@ public enum ProxyTunnel {
     public static func openOnReplacementSocket(
         fd: Int32, chain: [ProxySpec], firstEndpoint: Endpoint,
         destination: SocksDestination, timeouts: Timeouts, kernel: Kernel = RealKernel.shared
-    ) throws(SocksError) -> SocksDestination? {
+    ) throws(SocksError) -> Endpoint? {
         let savedFlags = kernel.statusFlags(fd)
         let descriptorFlags = kernel.descriptorFlags(fd)
         guard savedFlags >= 0, descriptorFlags >= 0 else { throw .io(errno: kernel.errno) }
@@ -76,7 +76,7 @@ public enum ProxyTunnel {
         fd: Int32, chain: [ProxySpec], target: Endpoint, destination: SocksDestination, timeouts: Timeouts,
         blockingFlags: Int32? = nil, kernel: Kernel = RealKernel.shared, sendTimeoutMilliseconds: Int? = nil,
         asynchronous: Bool = false, interrupted: (TunnelProgress) -> Bool = { _ in false }
-    ) throws(SocksError) -> SocksDestination? {
+    ) throws(SocksError) -> Endpoint? {
         var progress = TunnelProgress(chain: chain, destination: destination, proxy: target, timeouts: timeouts, kernel: kernel)
         // A blocking socket's SO_SNDTIMEO bounds its connect, as without socksify.
         if let sendTimeoutMilliseconds { progress.programDeadline = .after(milliseconds: sendTimeoutMilliseconds, on: kernel) }

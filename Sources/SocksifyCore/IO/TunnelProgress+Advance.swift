@@ -45,7 +45,7 @@ extension TunnelProgress {
             case .done(let sends, let answer):
                 for bytes in sends { unsent += bytes }
                 guard try sendWithoutWaiting(fd, kernel) else { return try waiting(.writable, kernel) }
-                if hop == chain.count - 1 { bound = answer }
+                if hop == chain.count - 1 { bound = TunnelProgress.boundAddress(answer) }
                 hop += 1
                 exchange = nil
             case .failed(let error):

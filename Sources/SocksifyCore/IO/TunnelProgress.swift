@@ -26,8 +26,20 @@ public struct TunnelProgress: Sendable {
     /// The connect to a loopback proxy was not waited for: the first send tells its outcome.
     var connectUnconfirmed = false
     var unsent: [UInt8] = []
-    /// The last hop's answer: the address the proxy connects to the destination from.
-    public internal(set) var bound: SocksDestination? = nil
+    /// The last hop's answer: the address the proxy connects to the destination from, when it
+    /// gives a real one (an address kept plain: this struct is copied on the connect path).
+    public internal(set) var bound: Endpoint? = nil
+
+    /// A proxy's BND as an address getsockname can answer: nil for none, a name, or 0.0.0.0
+    /// (what a proxy says when it does not tell).
+    static func boundAddress(_ answer: SocksDestination?) -> Endpoint? {
+        guard let answer, case .ip(let address) = answer.address else { return nil }
+        switch address {
+        case .v4(let a) where a.value == 0: return nil
+        case .v6(let a) where a.high == 0 && a.low == 0: return nil
+        default: return Endpoint(address, port: answer.port)
+        }
+    }
 
     public init(chain: [ProxySpec], destination: SocksDestination, proxy: Endpoint, timeouts: Timeouts, kernel: Kernel) {
         self.chain = chain
@@ -99,7 +111,7 @@ public struct TunnelProgress: Sendable {
                 connectUnconfirmed = false
                 do throws(SocksError) {
                     let answer = try ClientHandshake.connect(over: &live, proxy: chain[hop], to: next)
-                    if hop == chain.count - 1 { bound = answer }
+                    if hop == chain.count - 1 { bound = TunnelProgress.boundAddress(answer) }
                     hop += 1
                     continue
                 } catch {

@@ -161,7 +161,7 @@ extension Shim {
         let savedErrno = kernel.errno  // a successful connect leaves errno as it found it
         let start = kernel.monotonicNanoseconds()
         var asynchronous = false
-        var bound: SocksDestination? = nil
+        var bound: Endpoint? = nil
         do throws(SocksError) {
             if replacingSocket {
                 bound = try ProxyTunnel.openOnReplacementSocket(fd: fd, chain: specs, firstEndpoint: first, destination: asked,
@@ -210,20 +210,9 @@ extension Shim {
 
     /// The program's socket is connected through a proxy to `destination`: what getpeername
     /// answers for it and its copies.
-    func recordPeer(_ fd: Int32, _ destination: Endpoint, bound: SocksDestination? = nil) {
-        peers.record(socket: UInt64(UInt32(bitPattern: fd)), destination: destination, bound: Shim.realAddress(bound))
+    func recordPeer(_ fd: Int32, _ destination: Endpoint, bound: Endpoint? = nil) {
+        peers.record(socket: UInt64(UInt32(bitPattern: fd)), destination: destination, bound: bound)
         kernel.setFacts(fd, SX_FACT_PEER, SX_FACT_PEER)
-    }
-
-    /// A proxy's BND as an address getsockname can answer: nil for none, a name, or 0.0.0.0
-    /// (what a proxy says when it does not tell).
-    static func realAddress(_ bound: SocksDestination?) -> Endpoint? {
-        guard let bound, case .ip(let address) = bound.address else { return nil }
-        switch address {
-        case .v4(let a) where a.value == 0: return nil
-        case .v6(let a) where a.high == 0 && a.low == 0: return nil
-        default: return Endpoint(address, port: bound.port)
-        }
     }
 
     /// socket(2) made `fd`: its transport, so connect need not ask the kernel.

@@ -136,6 +136,13 @@ enum RulesTestKit {
         #expect(set.proxies[1].spec.credentials?.password.count == 255)
     }
 
+    @Test func anHTTPProxyTakesItsPasswordFromTheEnvironmentOrAFile() throws {
+        let set = try Kit.rules("proxy a http://alice@proxy:3128 password-env PW\nproxy b http://bob@proxy:3128 password-file /pw\ndefault via a",
+                                env: ["PW": "s3cret"], files: ["/pw": ascii("hunter2\n")])
+        #expect(set.proxies[0].spec.proto == .http && set.proxies[0].spec.credentials?.password == ascii("s3cret"))
+        #expect(set.proxies[1].spec.credentials?.password == ascii("hunter2"))
+    }
+
     @Test func passwordFileKeepsInnerWhitespace() throws {
         let set = try Kit.rules("proxy a socks5://u@h:1 password-file /pw", files: ["/pw": ascii(" a b \n")])
         #expect(set.proxies[0].spec.credentials?.password == ascii(" a b "), "only trailing newlines are removed")
@@ -330,9 +337,9 @@ enum RulesTestKit {
             "pipeline takes 1 or 0 in 'socks5://h:1?pipeline=on', e.g. socks5://127.0.0.1:1080?pipeline=1"),
         // SOCKS4 has no password (as ProxyURL refuses socks4://user:PASS@)
         Bad("proxy a socks4://u@h:1 password-env PW", 1, 24, "SOCKS4 has no password, so password-env has nothing to set",
-            hint: "use a socks5:// or socks5h:// proxy, or drop password-env", env: ["PW": "x"]),
+            hint: "use a socks5://, socks5h:// or http:// proxy, or drop password-env", env: ["PW": "x"]),
         Bad("proxy a socks4a://u@h:1 password-file /pw", 1, 25, "SOCKS4 has no password, so password-file has nothing to set",
-            hint: "use a socks5:// or socks5h:// proxy, or drop password-file", files: ["/pw": ascii("x")]),
+            hint: "use a socks5://, socks5h:// or http:// proxy, or drop password-file", files: ["/pw": ascii("x")]),
         // password-env / password-file need a user and no password in the URL
         Bad("proxy a socks5://h:1 password-env PW", 1, 22, "password-env needs a URL with a user and no password",
             hint: "socks5://alice@proxy.example:1080 password-env …", env: ["PW": "x"]),

@@ -157,9 +157,9 @@ public struct RulesParser {
     /// and none. False when it reported a problem.
     mutating func password(_ spec: inout ProxySpec, from option: Token, _ valueToken: Token, line: Int) -> Bool {
         let keyword = option.text
-        guard spec.proto.isSocks5 else {
+        guard spec.proto.isSocks5 || spec.proto == .http else {
             error(line, option.column, "SOCKS4 has no password, so " + s(keyword) + " has nothing to set",
-                  hint: "use a socks5:// or socks5h:// proxy, or drop " + s(keyword))
+                  hint: "use a socks5://, socks5h:// or http:// proxy, or drop " + s(keyword))
             return false
         }
         guard spec.credentials != nil, spec.credentials!.password.isEmpty else {

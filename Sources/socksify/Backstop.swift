@@ -170,6 +170,10 @@ final class Supervisor: @unchecked Sendable {
     private let shimsLock = Mutex()
     /// Answers the DNS queries of programs that resolve names themselves.
     private let nameService = NameService()
+    private let workers = WorkerPool()
+    /// Each process's executable and the key of its Shim, with a pidfd that says whether it is
+    /// still the same process (guarded by `shimsLock`): its cmdline is read once.
+    private var processes: [Int32: (pidfd: Int32, executable: [UInt8], key: String)] = [:]
 
     init(listener: Int32) { self.listener = listener }
 
@@ -178,7 +182,7 @@ final class Supervisor: @unchecked Sendable {
         var call = sx_stopped_call()
         guard sx_backstop_receive(listener, &call) == 0 else { return }  // ENOENT: the caller is gone
         let stopped = call
-        if !Detached.run({ self.respond(to: stopped) }) { respond(to: stopped) }  // no thread: answer here
+        workers.run { self.respond(to: stopped) }
     }
 
     private func respond(to call: sx_stopped_call) {
@@ -191,22 +195,37 @@ final class Supervisor: @unchecked Sendable {
 
     func answer(_ call: sx_stopped_call) -> BackstopAnswer {
         let thread = Int32(bitPattern: call.pid)
-        // The notification names the thread; pidfd_open wants its process (the thread group).
-        let process = Supervisor.threadGroup(of: thread) ?? thread
-        let pidfd = sx_pidfd_open(process)
+        // The notification names the thread; pidfd_open wants its process (the thread group),
+        // and takes a thread only when it leads one: try that first, /proc only for the others.
+        var process = thread
+        var pidfd = sx_pidfd_open(thread)
+        if pidfd < 0 {
+            process = Supervisor.threadGroup(of: thread) ?? thread
+            pidfd = sx_pidfd_open(process)
+        }
         guard pidfd >= 0 else { return .error(EPERM) }  // gone already: nobody reads the answer
         defer { close(pidfd) }
         let args = [call.args.0, call.args.1, call.args.2, call.args.3, call.args.4, call.args.5]
         let stopped = StoppedThread(listener: listener, id: call.id, thread: thread, process: process, pidfd: pidfd)
-        return shim(for: process).answer(StoppedCall(number: call.nr, arch: call.arch, args: args), stopped, nameService: nameService)
+        return shim(for: process, pidfd: pidfd).answer(StoppedCall(number: call.nr, arch: call.arch, args: args), stopped, nameService: nameService)
     }
 
-    func shim(for process: Int32) -> Shim {
+    func shim(for process: Int32, pidfd: Int32) -> Shim {
         let executable = Supervisor.link("/proc/\(process)/exe")
+        shimsLock.lock()
+        // The same process as before (its pidfd not yet readable: it has not exited, so the pid
+        // was not reused) that has not exec'd another program: its Shim, without reading /proc.
+        if let known = processes[process], known.executable == executable, !Supervisor.exited(known.pidfd),
+           let shim = shims[known.key] {
+            shimsLock.unlock()
+            return shim
+        }
+        shimsLock.unlock()
         let argv0 = Array(Supervisor.contents("/proc/\(process)/cmdline").prefix { $0 != 0 })
         let key = String(decoding: executable, as: UTF8.self) + "\0" + String(decoding: argv0, as: UTF8.self)
         shimsLock.lock()
         defer { shimsLock.unlock() }
+        remember(process, pidfd: pidfd, executable: executable, key: key)
         if let known = shims[key] { return known }
         let environment: (String) -> String? = { Environment.get($0) }
         let shim = Shim(settings: ShimSettings.fromEnvironment(environment),
@@ -215,6 +234,26 @@ final class Supervisor: @unchecked Sendable {
         shim.finishesHandshakes = true
         shims[key] = shim
         return shim
+    }
+
+    /// Called with `shimsLock` held. Entries of processes that have exited go when the table grows.
+    private func remember(_ process: Int32, pidfd: Int32, executable: [UInt8], key: String) {
+        let own = fcntl(pidfd, F_DUPFD_CLOEXEC, 0)
+        guard own >= 0 else { return }
+        if let old = processes[process] { close(old.pidfd) }
+        processes[process] = (own, executable, key)
+        if processes.count > 256 {
+            for (pid, entry) in processes where Supervisor.exited(entry.pidfd) {
+                close(entry.pidfd)
+                processes[pid] = nil
+            }
+        }
+    }
+
+    /// A pidfd is readable once its process has exited.
+    static func exited(_ pidfd: Int32) -> Bool {
+        var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) != 0
     }
 
     static func threadGroup(of thread: Int32) -> Int32? {

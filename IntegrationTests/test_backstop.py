@@ -421,10 +421,79 @@ def test_io_uring_is_refused(socksify, microsocks, static_clients):
     assert_one_refusal(r, "EPERM", "io_uring_setup refused")
 
 
-def test_a_32_bit_socket_call_is_refused(socksify, microsocks, i386_program):
-    r = socksify.run([i386_program], proxy=microsocks.url())
-    assert r.returncode == 1, "EPERM expected (253: the socket was made)\n%s" % r
-    assert_one_refusal(r, "EPERM", "32-bit (i386) socket call")
+I386_GET = """
+# An HTTP GET in 32-bit code, through socketcall and int 0x80: socket, connect to 127.0.0.1:PORT,
+# write the request, copy the answer to stdout; exits with the errno of a failed call.
+    .globl _start
+    .text
+_start:
+    mov $102, %%eax
+    mov $1, %%ebx
+    lea sargs, %%ecx
+    int $0x80
+    test %%eax, %%eax
+    js fail
+    mov %%eax, fd
+    mov %%eax, cargs
+    mov $102, %%eax
+    mov $3, %%ebx
+    lea cargs, %%ecx
+    int $0x80
+    test %%eax, %%eax
+    js fail
+    mov $4, %%eax
+    mov fd, %%ebx
+    lea req, %%ecx
+    mov $reqlen, %%edx
+    int $0x80
+copy:
+    mov $3, %%eax
+    mov fd, %%ebx
+    lea buf, %%ecx
+    mov $4096, %%edx
+    int $0x80
+    test %%eax, %%eax
+    jle done
+    mov %%eax, %%edx
+    mov $4, %%eax
+    mov $1, %%ebx
+    lea buf, %%ecx
+    int $0x80
+    jmp copy
+done:
+    mov $1, %%eax
+    xor %%ebx, %%ebx
+    int $0x80
+fail:
+    neg %%eax
+    mov %%eax, %%ebx
+    mov $1, %%eax
+    int $0x80
+    .data
+sargs: .long 2, 1, 0
+cargs: .long 0, addr, 16
+addr: .word 2
+    .byte %d, %d
+    .byte 127, 0, 0, 1
+    .long 0, 0
+req: .ascii "GET / HTTP/1.0\\r\\n\\r\\n"
+    reqlen = . - req
+fd: .long 0
+    .bss
+    .lcomm buf, 4096
+"""
+
+
+def test_a_32_bit_program_goes_through_the_proxy(socksify, microsocks, target, i386_program, tmp_path):
+    """socketcall(SYS_CONNECT) from int 0x80, its arguments read as 32-bit words: carried."""
+    (tmp_path / "get.s").write_text(I386_GET % (target.port >> 8, target.port & 0xFF))
+    assert run(["as", "--32", "-o", tmp_path / "get.o", tmp_path / "get.s"]).returncode == 0
+    assert run(["ld", "-m", "elf_i386", "-o", tmp_path / "get32", tmp_path / "get.o"]).returncode == 0
+    r = socksify.run([tmp_path / "get32"], proxy=microsocks.url(), verbose=True)
+    assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % MICROSOCKS_OUT), r
+    assert "get32 connect 127.0.0.1:%d via socks5" % target.port in r.stderr, r
+    r = run([tmp_path / "get32"])
+    assert r.returncode == 0 and r.stdout.endswith("peer 127.0.0.1\n"), "the control: direct without socksify\n%s" % r
 
 
 def test_exit_status_and_signals_are_the_programs(socksify, microsocks, static_busybox):

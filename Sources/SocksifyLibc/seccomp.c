@@ -52,17 +52,26 @@ int sx_backstop_install(void) {
         /* 19 */ IF_EQUAL(538 /* x32 sendmmsg */, 10, 0),
         /* 20 */ IF_EQUAL(__NR_io_uring_setup, 9, 0),
         /* 21 */ RETURN(SECCOMP_RET_ALLOW),
-        // i386 (int 0x80, 32-bit programs): socketcall, which multiplexes every socket call, and
-        // the direct socket calls (the supervisor refuses them)
+        // i386 (int 0x80, 32-bit programs): the direct socket calls, and socketcall, which
+        // multiplexes every socket call, stopped only for the ones that open connections (its
+        // first argument says which: SYS_CONNECT 3, SYS_SENDTO 11, SYS_SENDMSG 16, SYS_SENDMMSG
+        // 20), so a 32-bit program's other socket calls never wait for the supervisor
         /* 22 */ LOAD(NR_OFFSET),
-        /* 23 */ IF_EQUAL(102 /* socketcall */, 6, 0),                   // notify: 30
-        /* 24 */ IF_EQUAL(362 /* connect */, 5, 0),
+        /* 23 */ IF_EQUAL(102 /* socketcall */, 7, 0),                   // 31
+        /* 24 */ IF_EQUAL(362 /* connect */, 5, 0),                      // notify: 30
         /* 25 */ IF_EQUAL(369 /* sendto */, 4, 0),
         /* 26 */ IF_EQUAL(370 /* sendmsg */, 3, 0),
         /* 27 */ IF_EQUAL(345 /* sendmmsg */, 2, 0),
         /* 28 */ IF_EQUAL(425 /* io_uring_setup */, 1, 0),
         /* 29 */ RETURN(SECCOMP_RET_ALLOW),
         /* 30 */ RETURN(SECCOMP_RET_USER_NOTIF),
+        /* 31 */ LOAD(ARG_LOW(0)),
+        /* 32 */ IF_EQUAL(3, 4, 0),                                      // notify: 37
+        /* 33 */ IF_EQUAL(11, 3, 0),
+        /* 34 */ IF_EQUAL(16, 2, 0),
+        /* 35 */ IF_EQUAL(20, 1, 0),
+        /* 36 */ RETURN(SECCOMP_RET_ALLOW),
+        /* 37 */ RETURN(SECCOMP_RET_USER_NOTIF),
     };
     struct sock_fprog filter = { .len = (unsigned short)(sizeof program / sizeof program[0]), .filter = program };
 

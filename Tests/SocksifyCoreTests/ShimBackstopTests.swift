@@ -211,9 +211,44 @@ import Testing
         let program = FakeProgram()
         let shim = Self.shim(kernel)
         #expect(shim.answer(StoppedCall(number: 425, arch: 0xC000_003E, args: [8, 0, 0, 0, 0, 0]), program) == .error(EPERM))
-        #expect(shim.answer(StoppedCall(number: 102, arch: 0x4000_0003, args: [1, 0, 0, 0, 0, 0]), program) == .error(EPERM))
+        #expect(shim.answer(StoppedCall(number: 425, arch: 0x4000_0003, args: [8, 0, 0, 0, 0, 0]), program) == .error(EPERM))
         #expect(shim.answer(StoppedCall(number: 0x4000_0000 | 42, arch: 0xC000_003E, args: [3, 0, 16, 0, 0, 0]), program) == .error(EPERM))
         #expect(program.copies.isEmpty, "refused without touching the program")
+    }
+
+    static func words(_ values: [UInt32]) -> [UInt8] {
+        values.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
+    }
+
+    @Test func a32BitConnectIsCarriedLikeA64BitOne() {
+        // socketcall(SYS_CONNECT, args): args are three 32-bit words in the program's memory
+        let address = Endpoint(ip("93.184.216.34"), port: 443).sockaddrBytes
+        for call in [StoppedCall(number: 102, arch: 0x4000_0003, args: [3, 0x5000, 0, 0, 0, 0]),
+                     StoppedCall(number: 362, arch: 0x4000_0003, args: [UInt64(Self.fd), 0x1000, UInt64(address.count), 0, 0, 0])] {
+            let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+            let program = FakeProgram()
+            program.memory[0x1000] = address
+            program.memory[0x5000] = Self.words([UInt32(Self.fd), 0x1000, UInt32(address.count)])
+            #expect(Self.shim(kernel).answer(call, program) == .value(0), "call \(call.number)")
+            #expect(kernel.sent.last == [5, 1, 0, 1, 93, 184, 216, 34, 1, 187])
+        }
+    }
+
+    @Test func a32BitSendmsgNameIsReadFromItsSmallerHeader() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        Self.udp(kernel)
+        let program = FakeProgram()
+        let remote = Endpoint(ip("10.1.2.3"), port: 9).sockaddrBytes
+        program.memory[0x2000] = remote
+        // i386 msghdr: msg_name (4 bytes) at 0, msg_namelen at 4; 28 bytes
+        program.memory[0x1000] = Self.words([0x2000, UInt32(remote.count)]) + [UInt8](repeating: 0, count: 20)
+        program.memory[0x5000] = Self.words([UInt32(Self.fd), 0x1000, 0])
+        let socketcall = StoppedCall(number: 102, arch: 0x4000_0003, args: [16, 0x5000, 0, 0, 0, 0])
+        #expect(Self.shim(kernel).answer(socketcall, program) == .error(EPERM), "UDP off the machine: refused, as in 64 bits")
+        program.memory[0x2000] = Endpoint(ip("127.0.0.1"), port: 9).sockaddrBytes
+        #expect(Self.shim(kernel).answer(socketcall, program) == .proceed)
+        #expect(Self.shim(kernel).answer(StoppedCall(number: 102, arch: 0x4000_0003, args: [1, 0x5000, 0, 0, 0, 0]), program) == .proceed,
+                "socketcall(SYS_SOCKET): not a way out")
     }
 
     @Test func relativeUnixPathsAreRecognised() {

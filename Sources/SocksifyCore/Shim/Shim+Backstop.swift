@@ -32,10 +32,23 @@ public struct StoppedCall: Sendable {
     static let i386: UInt32 = 0x4000_0003    // AUDIT_ARCH_I386
     static let x32Bit: Int32 = 0x4000_0000
 
-    enum Kind: Equatable { case connect, sendto, sendmsg, sendmmsg, ioUringSetup, otherABI(String), unexpected }
+    enum Kind: Equatable { case connect, sendto, sendmsg, sendmmsg, ioUringSetup, socketcall, otherABI(String), unexpected }
+
+    /// A 32-bit program's call: its structures (msghdr, mmsghdr) have 32-bit pointers.
+    var is32Bit: Bool { arch == StoppedCall.i386 }
 
     var kind: Kind {
-        if arch == StoppedCall.i386 { return .otherABI("32-bit (i386)") }
+        if arch == StoppedCall.i386 {
+            switch number {
+            case 362: return .connect
+            case 369: return .sendto
+            case 370: return .sendmsg
+            case 345: return .sendmmsg
+            case 425: return .ioUringSetup
+            case 102: return .socketcall
+            default: return .unexpected
+            }
+        }
         guard arch == StoppedCall.x86_64 else { return .otherABI("non-x86-64") }
         if number & StoppedCall.x32Bit != 0 { return .otherABI("x32") }
         switch number {
@@ -73,6 +86,23 @@ extension Shim {
         switch call.kind {
         case .connect: return backstopConnect(call, program, nameService)
         case .sendto, .sendmsg, .sendmmsg: return backstopSend(call, program, nameService)
+        case .socketcall:
+            // i386's socketcall(call, args): the arguments are 32-bit words in the program's memory.
+            let count: Int
+            let number: Int32
+            switch call.int(0) {
+            case 3: (count, number) = (3, 362)    // SYS_CONNECT
+            case 11: (count, number) = (6, 369)   // SYS_SENDTO
+            case 16: (count, number) = (3, 370)   // SYS_SENDMSG
+            case 20: (count, number) = (4, 345)   // SYS_SENDMMSG
+            default: return .proceed              // the filter stops no other
+            }
+            guard let words = program.read(call.args[1], 4 * count) else { return .error(EFAULT) }
+            var args = [UInt64](repeating: 0, count: 6)
+            for i in 0..<count {
+                args[i] = UInt64(words[4 * i]) | UInt64(words[4 * i + 1]) << 8 | UInt64(words[4 * i + 2]) << 16 | UInt64(words[4 * i + 3]) << 24
+            }
+            return answer(StoppedCall(number: number, arch: StoppedCall.i386, args: args), program, nameService: nameService)
         case .ioUringSetup:
             log.error("io_uring_setup refused: socksify cannot see the connections an io_uring makes; program sees EPERM")
             return .error(EPERM)
@@ -229,17 +259,19 @@ extension Shim {
             guard let name = program.read(call.args[4], length) else { return .failure(BackstopFault(EFAULT)) }
             return .success(([name], call.int(3)))
         case .sendmsg:
-            guard let header = program.read(call.args[1], messageHeaderSize) else { return .failure(BackstopFault(EFAULT)) }
-            return messageName(header, program).map { ($0.map { [$0] } ?? [], call.int(2)) }
+            let size = call.is32Bit ? messageHeaderSize32 : messageHeaderSize
+            guard let header = program.read(call.args[1], size) else { return .failure(BackstopFault(EFAULT)) }
+            return messageName(header, is32Bit: call.is32Bit, program).map { ($0.map { [$0] } ?? [], call.int(2)) }
         case .sendmmsg:
             // The kernel sends at most UIO_MAXIOV messages of a vector.
             let count = min(Int(UInt32(truncatingIfNeeded: call.args[2])), 1024)
             guard count > 0 else { return .success(([], call.int(3))) }
-            guard let vector = program.read(call.args[1], count * multipleHeaderSize) else { return .failure(BackstopFault(EFAULT)) }
+            let (size, stride) = call.is32Bit ? (messageHeaderSize32, multipleHeaderSize32) : (messageHeaderSize, multipleHeaderSize)
+            guard let vector = program.read(call.args[1], count * stride) else { return .failure(BackstopFault(EFAULT)) }
             var names: [[UInt8]] = []
             for i in 0..<count {
-                let header = Array(vector[i * multipleHeaderSize..<i * multipleHeaderSize + messageHeaderSize])
-                switch messageName(header, program) {
+                let header = Array(vector[i * stride..<i * stride + size])
+                switch messageName(header, is32Bit: call.is32Bit, program) {
                 case .failure(let fault): return .failure(fault)
                 case .success(let name): if let name { names.append(name) }
                 }
@@ -250,13 +282,17 @@ extension Shim {
         }
     }
 
-    /// x86-64 `struct msghdr` (56 bytes: msg_name at 0, msg_namelen at 8) and `struct mmsghdr` (64).
+    /// x86-64 `struct msghdr` (56 bytes: msg_name at 0, msg_namelen at 8) and `struct mmsghdr`
+    /// (64); i386's (28: msg_name at 0, msg_namelen at 4) and (32).
     static let messageHeaderSize = 56
     static let multipleHeaderSize = 64
+    static let messageHeaderSize32 = 28
+    static let multipleHeaderSize32 = 32
 
-    static func messageName<P: StoppedProgram>(_ header: [UInt8], _ program: P) -> Result<[UInt8]?, BackstopFault> {
-        let pointer = header[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let length = Int(header[8..<12].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+    static func messageName<P: StoppedProgram>(_ header: [UInt8], is32Bit: Bool = false, _ program: P) -> Result<[UInt8]?, BackstopFault> {
+        let width = is32Bit ? 4 : 8
+        let pointer = header[0..<width].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let length = Int(header[width..<width + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
         guard pointer != 0, length > 0 else { return .success(nil) }
         guard length <= 128 else { return .failure(BackstopFault(EINVAL)) }
         guard let name = program.read(pointer, length) else { return .failure(BackstopFault(EFAULT)) }

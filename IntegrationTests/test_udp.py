@@ -21,6 +21,7 @@ import re
 import select
 import shutil
 import socket
+import subprocess
 import struct
 import threading
 import time
@@ -942,3 +943,18 @@ def test_connect_af_unspec_dissolves_only_the_connection(socksify, udp_danted, e
     assert via_danted(out["after"]) and out["after"].endswith("|two"), \
         "after connect(AF_UNSPEC) the association no longer works\n%s\ndanted log:\n%s" % (
             r, udp_danted.log_text()[-2000:])
+
+
+def test_a_static_program_connected_udp_goes_through_the_proxy(socksify, udp_danted, echo, tmp_path):
+    """The kernel backstop's datagram relay: a static client's connected UDP socket reaches the
+    echo server through danted's UDP association (the echo server sees danted's address)."""
+    import shutil
+    if not shutil.which("gcc"):
+        pytest.skip("gcc not installed")
+    static = tmp_path / "udp_send"
+    r = subprocess.run(["gcc", "-static", "-O2", "-o", str(static), str(CLIENTS / "udp_send.c")], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip("cannot link statically: %s" % r.stderr[-300:])
+    r = socksify.run([str(static), "echo", "127.0.0.1", str(echo)], proxy=udp_danted.url(), verbose=True)
+    assert r.returncode == 0 and r.stdout.startswith("got from 127.0.0.3:") and r.stdout.endswith("|udp_send\n"), r
+    assert "(UDP) via" in r.stderr and "relayed by socksify" in r.stderr, r

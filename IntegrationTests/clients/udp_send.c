@@ -2,6 +2,7 @@
  * udp_send OP HOST PORT: one UDP datagram to HOST:PORT (IPv4), built statically by
  * test_backstop.py so only the kernel backstop can see it. OP: sendto, sendmsg or sendmmsg.
  * Prints "sent N" or "error ENAME"; exit 0 either way, 2 on a usage error.
+ * OP echo: connect, send, then print "got " and the answer (3 s at most), or "error ENAME".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,6 +28,18 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[1], "sendmmsg") == 0) {
         struct mmsghdr messages[1] = { { .msg_hdr = message } };
         n = sendmmsg(fd, messages, 1, 0);
+    } else if (strcmp(argv[1], "echo") == 0) {
+        struct timeval limit = { .tv_sec = 3 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+        char answer[512];
+        if (connect(fd, (struct sockaddr *)&to, sizeof to) != 0 || send(fd, payload, sizeof payload - 1, 0) < 0
+            || (n = recv(fd, answer, sizeof answer - 1, 0)) < 0) {
+            printf("error %s\n", strerrorname_np(errno));
+            return 0;
+        }
+        answer[n] = 0;
+        printf("got %s", answer);
+        return 0;
     } else {
         return 2;
     }

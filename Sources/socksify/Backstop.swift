@@ -169,7 +169,7 @@ final class Supervisor: @unchecked Sendable {
     private var shims: [String: Shim] = [:]
     private let shimsLock = Mutex()
     /// Answers the DNS queries of programs that resolve names themselves.
-    private let nameService = NameService()
+    private let services = SupervisorServices()
     private let workers = WorkerPool()
     /// Each process's executable and the key of its Shim, with a pidfd that says whether it is
     /// still the same process (guarded by `shimsLock`): its cmdline is read once.
@@ -207,7 +207,7 @@ final class Supervisor: @unchecked Sendable {
         defer { close(pidfd) }
         let args = [call.args.0, call.args.1, call.args.2, call.args.3, call.args.4, call.args.5]
         let stopped = StoppedThread(listener: listener, id: call.id, thread: thread, process: process, pidfd: pidfd)
-        return shim(for: process, pidfd: pidfd).answer(StoppedCall(number: call.nr, arch: call.arch, args: args), stopped, nameService: nameService)
+        return shim(for: process, pidfd: pidfd).answer(StoppedCall(number: call.nr, arch: call.arch, args: args), stopped, services: services)
     }
 
     func shim(for process: Int32, pidfd: Int32) -> Shim {

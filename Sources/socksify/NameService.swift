@@ -8,7 +8,7 @@ import SocksifyLibc
 /// synthetic address for a name the proxy resolves, or the nameserver's own reply for a name
 /// the rules resolve locally. UDP and TCP (a resolver retries over TCP after a truncated reply).
 /// Started at the first query of the run; one thread per transport, one per forwarded query.
-final class NameService: BackstopNameService, @unchecked Sendable {
+final class NameService: @unchecked Sendable {
     private struct Route {
         var nameserver: Endpoint
         var shim: Shim

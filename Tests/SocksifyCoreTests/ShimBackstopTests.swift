@@ -100,7 +100,7 @@ import Testing
     }
 
     /// Records what the shim hands to the supervisor's DNS responder.
-    final class FakeNameService: BackstopNameService {
+    final class FakeNameService: BackstopServices {
         var redirects: [(Int32, Endpoint, Bool)] = []
         var deliveries: [(Int32, [UInt8], Endpoint)] = []
         func redirect(_ copy: Int32, from nameserver: Endpoint, transport: TransportKind, shim: Shim) -> BackstopAnswer {
@@ -110,6 +110,11 @@ import Testing
         func deliver(_ copy: Int32, _ query: [UInt8], from nameserver: Endpoint, shim: Shim) -> BackstopAnswer {
             deliveries.append((copy, query, nameserver))
             return .value(Int64(query.count))
+        }
+        var relays: [(Int32, SocksDestination)] = []
+        func relayDatagrams(_ copy: Int32, to asked: SocksDestination, via proxy: ProxySpec, at endpoint: Endpoint, shim: Shim) -> BackstopAnswer {
+            relays.append((copy, asked))
+            return .value(0)
         }
     }
 
@@ -121,11 +126,24 @@ import Testing
             let nameserver = Endpoint(ip(address), port: 53)
             program.memory[0x1000] = nameserver.sockaddrBytes
             let service = FakeNameService()
-            #expect(Self.shim(kernel).answer(Self.connect(nameserver.sockaddrBytes), program, nameService: service) == .value(0))
+            #expect(Self.shim(kernel).answer(Self.connect(nameserver.sockaddrBytes), program, services: service) == .value(0))
             #expect(service.redirects.count == 1 && service.redirects[0].0 == Self.fd && service.redirects[0].1 == nameserver
                     && service.redirects[0].2 == !transportIsUDP, "\(address)")
             #expect(kernel.directConnects.isEmpty && kernel.sent.isEmpty, "nothing towards \(address) itself")
         }
+    }
+
+    @Test func aConnectedUDPSocketThroughTheProxyGoesToTheRelay() {
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        Self.udp(kernel)
+        let program = FakeProgram()
+        let service = FakeNameService()
+        let other = Endpoint(ip("10.200.9.9"), port: 5353).sockaddrBytes
+        program.memory[0x1000] = other
+        #expect(Self.shim(kernel).answer(Self.connect(other), program, services: service) == .value(0))
+        #expect(service.relays.count == 1 && service.relays[0].1 == SocksDestination(.ip(ip("10.200.9.9")), port: 5353))
+        #expect(kernel.directConnects.isEmpty, "nothing towards the destination itself")
+        #expect(Self.shim(kernel).answer(Self.connect(other), program) == .error(EPERM), "no relay: refused")
     }
 
     @Test func otherPortsAndMissingServiceKeepTheirVerdict() {
@@ -133,9 +151,6 @@ import Testing
         Self.udp(kernel)
         let program = FakeProgram()
         let service = FakeNameService()
-        let other = Endpoint(ip("10.200.9.9"), port: 5353).sockaddrBytes
-        program.memory[0x1000] = other
-        #expect(Self.shim(kernel).answer(Self.connect(other), program, nameService: service) == .error(EPERM))
         let dns = Endpoint(ip("10.200.9.9"), port: 53).sockaddrBytes
         program.memory[0x1000] = dns
         #expect(Self.shim(kernel).answer(Self.connect(dns), program) == .error(EPERM), "no responder: refused, as before")
@@ -152,15 +167,15 @@ import Testing
         program.memory[0x3000] = dnsQuery("a.test")
         let length = UInt64(dnsQuery("a.test").count)
         let sendto = StoppedCall(number: 44, arch: 0xC000_003E, args: [UInt64(Self.fd), 0x3000, length, 0, 0x2000, 16])
-        #expect(Self.shim(kernel).answer(sendto, program, nameService: service) == .value(Int64(length)))
+        #expect(Self.shim(kernel).answer(sendto, program, services: service) == .value(Int64(length)))
         #expect(service.deliveries.count == 1 && service.deliveries[0].1 == dnsQuery("a.test") && service.deliveries[0].2 == nameserver)
         var unreadable = sendto
         unreadable.args[1] = 0x9000
-        #expect(Self.shim(kernel).answer(unreadable, program, nameService: service) == .error(EFAULT))
+        #expect(Self.shim(kernel).answer(unreadable, program, services: service) == .error(EFAULT))
         // sendmsg to port 53: not carried, refused with the reason
         program.memory[0x1000] = [0, 0x20, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0] + [UInt8](repeating: 0, count: 44)
         let sendmsg = StoppedCall(number: 46, arch: 0xC000_003E, args: [UInt64(Self.fd), 0x1000, 0, 0, 0, 0])
-        #expect(Self.shim(kernel).answer(sendmsg, program, nameService: service) == .error(EPERM))
+        #expect(Self.shim(kernel).answer(sendmsg, program, services: service) == .error(EPERM))
         #expect(service.deliveries.count == 1)
     }
 

@@ -109,7 +109,7 @@ public enum ProxyTunnel {
 
     /// Only the TCP connect to a proxy (a UDP association's control connection, on a socket of
     /// socksify's own), within the connect timeout.
-    static func connectToProxy(fd: Int32, target: Endpoint, timeouts: Timeouts, kernel: Kernel = RealKernel.shared) throws(SocksError) {
+    public static func connectToProxy(fd: Int32, target: Endpoint, timeouts: Timeouts, kernel: Kernel = RealKernel.shared) throws(SocksError) {
         var progress = TunnelProgress(chain: [], destination: SocksDestination(target), proxy: target, timeouts: timeouts, kernel: kernel)
         try progress.start(fd: fd, blockingFlags: nil, kernel: kernel)
         try progress.finish(fd: fd, kernel: kernel)

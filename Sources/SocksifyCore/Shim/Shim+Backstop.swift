@@ -81,11 +81,12 @@ public protocol StoppedProgram {
 }
 
 extension Shim {
-    /// The answer to one stopped call. DNS queries (port 53) go to `nameService` when there is one.
-    public func answer<P: StoppedProgram>(_ call: StoppedCall, _ program: P, nameService: (any BackstopNameService)? = nil) -> BackstopAnswer {
+    /// The answer to one stopped call. DNS queries (port 53) and UDP through a proxy go to the
+    /// supervisor's `services` when there are some.
+    public func answer<P: StoppedProgram>(_ call: StoppedCall, _ program: P, services: (any BackstopServices)? = nil) -> BackstopAnswer {
         switch call.kind {
-        case .connect: return backstopConnect(call, program, nameService)
-        case .sendto, .sendmsg, .sendmmsg: return backstopSend(call, program, nameService)
+        case .connect: return backstopConnect(call, program, services)
+        case .sendto, .sendmsg, .sendmmsg: return backstopSend(call, program, services)
         case .socketcall:
             // i386's socketcall(call, args): the arguments are 32-bit words in the program's memory.
             let count: Int
@@ -102,7 +103,7 @@ extension Shim {
             for i in 0..<count {
                 args[i] = UInt64(words[4 * i]) | UInt64(words[4 * i + 1]) << 8 | UInt64(words[4 * i + 2]) << 16 | UInt64(words[4 * i + 3]) << 24
             }
-            return answer(StoppedCall(number: number, arch: StoppedCall.i386, args: args), program, nameService: nameService)
+            return answer(StoppedCall(number: number, arch: StoppedCall.i386, args: args), program, services: services)
         case .ioUringSetup:
             log.error("io_uring_setup refused: socksify cannot see the connections an io_uring makes; program sees EPERM")
             return .error(EPERM)
@@ -118,7 +119,7 @@ extension Shim {
     /// connect(fd, address, length): the shim's own connect on a copy of the program's socket,
     /// with the address as read. The call itself never proceeds: another thread could rewrite
     /// the address after it was read.
-    func backstopConnect<P: StoppedProgram>(_ call: StoppedCall, _ program: P, _ nameService: (any BackstopNameService)?) -> BackstopAnswer {
+    func backstopConnect<P: StoppedProgram>(_ call: StoppedCall, _ program: P, _ services: (any BackstopServices)?) -> BackstopAnswer {
         let length = Int(UInt32(truncatingIfNeeded: call.args[2]))
         guard length <= 128 else { return .error(EINVAL) }  // larger than sockaddr_storage: the kernel's answer
         var bytes: [UInt8] = []
@@ -130,12 +131,12 @@ extension Shim {
             let destination = Endpoint(bytes: bytes)
             let kind = transport(of: copy)
             // A query to a nameserver: the name it carries decides, not the nameserver's address.
-            if let destination, destination.port == 53, let nameService, kind == .udp || kind == .tcp {
+            if let destination, destination.port == 53, let services, kind == .udp || kind == .tcp {
                 log.info("connect " + destination.text + " (" + kind!.name + "): a DNS query; socksify answers it")
-                return nameService.redirect(copy, from: destination, transport: kind!, shim: self)
+                return services.redirect(copy, from: destination, transport: kind!, shim: self)
             }
             if let destination, kind == .udp {
-                return datagramConnect(copy, destination, bytes)
+                return datagramConnect(copy, destination, bytes, services)
             }
             let result: Int32 = bytes.withUnsafeBytes { raw in
                 let address = raw.baseAddress?.assumingMemoryBound(to: sockaddr.self)
@@ -150,7 +151,15 @@ extension Shim {
 
     /// A UDP socket's connect: the datagrams that follow go where it says. Step 1 carries no UDP
     /// through a proxy, so only a direct verdict connects (here, with the address read).
-    func datagramConnect(_ copy: Int32, _ destination: Endpoint, _ bytes: [UInt8]) -> BackstopAnswer {
+    func datagramConnect(_ copy: Int32, _ destination: Endpoint, _ bytes: [UInt8], _ services: (any BackstopServices)? = nil) -> BackstopAnswer {
+        // A connected UDP socket through one SOCKS5 proxy: the supervisor's relay carries it.
+        let attempt = trafficAttempt(.udp, to: destination)
+        if let services, case .proxy(.via(let index), _) = TrafficVerdict.decide(attempt, policy),
+           roster.proxies[index].spec.proto.carriesUDP, case .success(let endpoint) = roster.endpoint(index) {
+            let asked = askedFor(attempt, destination)
+            log.info("connect " + asked.text + " (UDP) via " + roster.label(index) + ": relayed by socksify")
+            return services.relayDatagrams(copy, to: asked, via: roster.proxies[index].spec, at: endpoint, shim: self)
+        }
         if let refusal = datagramRefusal(destination, call: "connect") { return refusal }
         let result = bytes.withUnsafeBytes {
             kernel.connect(copy, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(bytes.count))
@@ -160,7 +169,7 @@ extension Shim {
 
     /// sendto, sendmsg, sendmmsg with a destination: a datagram the verdict sends direct goes
     /// on; any other is refused (the whole call, for sendmmsg).
-    func backstopSend<P: StoppedProgram>(_ call: StoppedCall, _ program: P, _ nameService: (any BackstopNameService)?) -> BackstopAnswer {
+    func backstopSend<P: StoppedProgram>(_ call: StoppedCall, _ program: P, _ services: (any BackstopServices)?) -> BackstopAnswer {
         let names: [[UInt8]]
         let flags: Int32
         switch Shim.destinations(of: call, program) {
@@ -203,12 +212,12 @@ extension Shim {
                         return .error(EPERM)
                     }
                 }
-                if destination.port == 53, let nameService, call.kind == .sendto {
+                if destination.port == 53, let services, call.kind == .sendto {
                     // The query is sent from here, to the responder; the program's buffer is read once.
                     let length = min(Int(call.args[2]), 65_535)
                     guard let query = length == 0 ? [] : program.read(call.args[1], length) else { return .error(EFAULT) }
                     log.info(what + " " + destination.text + " (UDP): a DNS query; socksify answers it")
-                    return nameService.deliver(copy, query, from: destination, shim: self)
+                    return services.deliver(copy, query, from: destination, shim: self)
                 }
                 if let refusal = datagramRefusal(destination, call: what) { return refusal }
             }
@@ -225,7 +234,7 @@ extension Shim {
         switch TrafficVerdict.decide(attempt, policy) {
         case .direct: return nil
         case .refuse(let e, let reason): (errno, why) = (e, reason)
-        case .proxy: (errno, why) = (EPERM, "the kernel backstop does not carry UDP through a proxy yet")
+        case .proxy: (errno, why) = (EPERM, "the kernel backstop carries UDP through a proxy only on a connected socket (connect, then send), through one SOCKS5 proxy")
         }
         if destination.port == 53 {
             why += " (a DNS query: socksify answers a program's own queries when they are sent after connect, or with sendto)"

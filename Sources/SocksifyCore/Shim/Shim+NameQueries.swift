@@ -18,8 +18,12 @@ public enum NameQueryAnswer: Equatable, Sendable {
     case ignore
 }
 
-/// Carries a stopped call's DNS traffic to the supervisor's responder instead of the network.
-public protocol BackstopNameService: AnyObject {
+/// What the supervisor does for a stopped call beyond the verdict: DNS traffic to its responder
+/// instead of the network, UDP through a proxy by a relay of its own.
+public protocol BackstopServices: AnyObject {
+    /// Connects `copy` (a UDP socket) to a relay the supervisor runs, which carries its datagrams
+    /// through `proxy` (a UDP association) to `asked`.
+    func relayDatagrams(_ copy: Int32, to asked: SocksDestination, via proxy: ProxySpec, at endpoint: Endpoint, shim: Shim) -> BackstopAnswer
     /// Connects `copy` (the program's socket) to the responder, standing in for `nameserver`.
     func redirect(_ copy: Int32, from nameserver: Endpoint, transport: TransportKind, shim: Shim) -> BackstopAnswer
     /// Sends `query` from `copy` to the responder, standing in for `nameserver` (a sendto on an

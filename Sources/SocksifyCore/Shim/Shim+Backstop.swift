@@ -221,8 +221,127 @@ extension Shim {
                 }
                 if let refusal = datagramRefusal(destination, call: what) { return refusal }
             }
-            return .proceed
+            if names.allSatisfy({ !Shim.claimsInternetFamily($0) }) { return .proceed }  // AF_UNIX, netlink: not a way out
+            // Permitted. The call itself never proceeds: another thread could rewrite the address
+            // after it was read. The supervisor sends what the program asked, to the address read.
+            return sendOnBehalf(call, copy: copy, names: names, flags: flags, program)
         }
+    }
+
+    /// The send made from the supervisor, on the copy of the program's socket, with the
+    /// addresses already judged and the payload read from the program's memory.
+    func sendOnBehalf<P: StoppedProgram>(_ call: StoppedCall, copy: Int32, names: [[UInt8]], flags: Int32, _ program: P) -> BackstopAnswer {
+        switch call.kind {
+        case .sendto:
+            let length = Int(UInt32(truncatingIfNeeded: call.args[2]))
+            guard length <= Shim.largestSend else { return .error(EMSGSIZE) }
+            guard let payload = length == 0 ? [] : program.read(call.args[1], length) else { return .error(EFAULT) }
+            guard program.stillWaiting() else { return .error(EINTR) }
+            return send(copy, payload, to: names[0], control: [], flags: flags)
+        case .sendmsg:
+            switch Shim.message(at: call.args[1], is32Bit: call.is32Bit, program) {
+            case .failure(let fault): return .error(fault.errno)
+            case .success(let message):
+                guard program.stillWaiting() else { return .error(EINTR) }
+                return send(copy, message.payload, to: message.name, control: message.control, flags: flags)
+            }
+        case .sendmmsg:
+            let count = min(Int(UInt32(truncatingIfNeeded: call.args[2])), 1024)
+            let stride = call.is32Bit ? Shim.multipleHeaderSize32 : Shim.multipleHeaderSize
+            var sent = 0
+            for i in 0..<count {
+                let answer: BackstopAnswer
+                switch Shim.message(at: call.args[1] + UInt64(i * stride), is32Bit: call.is32Bit, program) {
+                case .failure(let fault): answer = .error(fault.errno)
+                case .success(let message):
+                    answer = program.stillWaiting() ? send(copy, message.payload, to: message.name, control: message.control, flags: flags)
+                        : .error(EINTR)
+                }
+                guard case .value = answer else { return sent > 0 ? .value(Int64(sent)) : answer }
+                sent += 1
+            }
+            return .value(Int64(sent))
+        default:
+            return .error(ENOSYS)
+        }
+    }
+
+    /// A datagram (or a Fast Open segment) larger than this is not read from the program: the
+    /// kernel would refuse it (EMSGSIZE) for UDP.
+    static let largestSend = 1 << 20
+
+    struct Message {
+        var name: [UInt8]
+        var payload: [UInt8]
+        var control: [UInt8]
+    }
+
+    /// A msghdr in the program's memory, its iovecs gathered into one payload (a datagram is
+    /// one unit however it was cut), its control messages as bytes.
+    static func message<P: StoppedProgram>(at address: UInt64, is32Bit: Bool, _ program: P) -> Result<Message, BackstopFault> {
+        let width = is32Bit ? 4 : 8
+        guard let header = program.read(address, is32Bit ? messageHeaderSize32 : messageHeaderSize) else { return .failure(BackstopFault(EFAULT)) }
+        func word(_ offset: Int, _ size: Int) -> UInt64 {
+            header[offset..<offset + size].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+        // x86-64: name 0, namelen 8, iov 16, iovlen 24, control 32, controllen 40; i386: 0, 4, 8, 12, 16, 20
+        let (iovAt, iovCountAt, controlAt, controlLengthAt) = is32Bit ? (8, 12, 16, 20) : (16, 24, 32, 40)
+        let namePointer = word(0, width)
+        let nameLength = Int(word(width, 4))
+        guard nameLength <= 128 else { return .failure(BackstopFault(EINVAL)) }
+        var name: [UInt8] = []
+        if namePointer != 0 && nameLength > 0 {
+            guard let read = program.read(namePointer, nameLength) else { return .failure(BackstopFault(EFAULT)) }
+            name = read
+        }
+        let iovCount = Int(word(iovCountAt, width))
+        guard iovCount <= 1024 else { return .failure(BackstopFault(EMSGSIZE)) }
+        var payload: [UInt8] = []
+        if iovCount > 0 {
+            guard let vector = program.read(word(iovAt, width), iovCount * 2 * width) else { return .failure(BackstopFault(EFAULT)) }
+            for i in 0..<iovCount {
+                let base = vector[(2 * i) * width..<(2 * i + 1) * width].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                let length = Int(vector[(2 * i + 1) * width..<(2 * i + 2) * width].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+                guard payload.count + length <= largestSend else { return .failure(BackstopFault(EMSGSIZE)) }
+                if length > 0 {
+                    guard let bytes = program.read(base, length) else { return .failure(BackstopFault(EFAULT)) }
+                    payload += bytes
+                }
+            }
+        }
+        let controlLength = Int(word(controlLengthAt, width))
+        var control: [UInt8] = []
+        if controlLength > 0 {
+            // i386's cmsghdr is laid out differently from ours: not carried.
+            guard !is32Bit, controlLength <= 4096 else { return .failure(BackstopFault(EOPNOTSUPP)) }
+            guard let bytes = program.read(word(controlAt, width), controlLength) else { return .failure(BackstopFault(EFAULT)) }
+            control = bytes
+        }
+        return .success(Message(name: name, payload: payload, control: control))
+    }
+
+    func send(_ fd: Int32, _ payload: [UInt8], to name: [UInt8], control: [UInt8], flags: Int32) -> BackstopAnswer {
+        var payload = payload
+        var name = name
+        var control = control
+        let sent: Int = payload.withUnsafeMutableBytes { data in
+            name.withUnsafeMutableBytes { address in
+                control.withUnsafeMutableBytes { ancillary in
+                    var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    return withUnsafeMutablePointer(to: &vector) { iov in
+                        var header = msghdr()
+                        header.msg_name = address.count > 0 ? address.baseAddress : nil
+                        header.msg_namelen = socklen_t(address.count)
+                        header.msg_iov = iov
+                        header.msg_iovlen = 1
+                        header.msg_control = ancillary.count > 0 ? ancillary.baseAddress : nil
+                        header.msg_controllen = ancillary.count
+                        return kernel.sendMessage(fd, &header, flags | Int32(MSG_NOSIGNAL))
+                    }
+                }
+            }
+        }
+        return sent >= 0 ? .value(Int64(sent)) : .error(kernel.errno)
     }
 
     /// nil when the verdict sends a UDP datagram to `destination` direct; else the refusal,

@@ -1,6 +1,7 @@
 """The socksify launcher: argument handling, exit status, environment."""
 
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -45,6 +46,28 @@ def test_missing_program(socksify):
     assert len(lines) == 1, r
     assert "definitely-not-a-program" in lines[0], r
     assert r.stdout == "", r
+
+
+def test_version(socksify):
+    r = run([socksify.bin, "--version"])
+    assert r.returncode == 0 and r.stdout.startswith("socksify "), r
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_log_file_keeps_the_decisions_of_a_program_without_stderr(socksify, microsocks, target, tmp_path, how):
+    """--log FILE (or SOCKSIFY_LOG): every decision line, with the process id, even from a
+    program that closed its stderr; nothing on stderr without -v."""
+    log = tmp_path / "socksify.log"
+    script = "exec 2>&-; curl -s -o /dev/null %s; curl -s -o /dev/null http://127.0.0.1:%d/" % (target.url, dead_port())
+    if how == "option":
+        r = socksify.run(["sh", "-c", script], proxy=microsocks.url(), options=["--log", log])
+    else:
+        r = socksify.run(["sh", "-c", script], proxy=microsocks.url(), env={"SOCKSIFY_LOG": str(log)})
+    assert r.stderr == "", r
+    lines = log.read_text().splitlines()
+    assert any(re.match(r"socksify\[\d+\]: curl connect 127.0.0.1:%d via socks5 .* ok " % target.port, l) for l in lines), lines
+    assert any("failed:" in l and "program sees ECONNREFUSED" in l for l in lines), lines
+    assert oct(os.stat(log).st_mode & 0o777) == "0o600", "the log may hold host names: the user's alone"
 
 
 def test_missing_program_in_path(socksify):

@@ -16,7 +16,7 @@ static void forget(int fd) {
     // would cost the parent a getsockopt on connect, or getpeername naming the proxy rather
     // than the destination; not worth a getpid on every close of a proxied socket.
     if ((facts & 7) && sx_marks_borrowed()) return;
-    if (facts & 2) sx_core_relocate_own(fd);
+    if (facts & 2 && !sx_log_relocate(fd)) sx_core_relocate_own(fd);
     if (facts & 1) sx_core_udp_close(fd);
     if (facts & 4) sx_core_forget_interrupted(fd);
     if (facts & SX_FACT_EPOLL) sx_epoll_forget(fd);

@@ -11,6 +11,7 @@
 // sx_udp_marked_below_limit() in socksify_shim.h are the same test, inline, for read and write.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
+#include <fcntl.h>
 #include <linux/kcmp.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -201,3 +202,36 @@ int sx_socket_send_timeout_ms(int fd) {
     long long ms = (long long)limit.tv_sec * 1000 + (limit.tv_usec + 999) / 1000;
     return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
 }
+
+// The log file (--log FILE).
+static int log_fd = -1;
+
+int sx_log_open(const char *path) {
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    int moved = sx_move_high(fd);
+    mark(moved, 2, 1);  // the shim's own: the close hooks move it rather than lose it
+    __atomic_store_n(&log_fd, moved, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int sx_log_enabled(void) { return __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE) >= 0; }
+
+void sx_log_write(const void *bytes, size_t count) {
+    int fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+    if (fd < 0) return;
+    int saved = errno;
+    (void)!sx_real_write(fd, bytes, count);
+    errno = saved;
+}
+
+int sx_log_relocate(int fd) {
+    if (fd < 0 || fd != __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE)) return 0;
+    int moved = sx_dup_high(fd);
+    mark(fd, 2, 0);
+    if (moved >= 0) mark(moved, 2, 1);
+    __atomic_store_n(&log_fd, moved, __ATOMIC_RELEASE);  // -1: no room, logging to the file ends
+    return 1;
+}
+
+int sx_getpid(void) { return (int)getpid(); }

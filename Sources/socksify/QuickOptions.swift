@@ -6,7 +6,7 @@
 /// here: ArgumentParser's property wrappers trap when read unset.
 enum QuickOptions {
     static func parse(_ own: [String], program: [String]) -> Socksify? {
-        var proxy: String?, config: String?, dnsPool4: String?, dnsPool6: String?
+        var proxy: String?, config: String?, dnsPool4: String?, dnsPool6: String?, log: String?
         var connectTimeout: Double?, handshakeTimeout: Double?
         var verbose = false, quiet = false, proxyLoopback = false, strict = false, noBackstop = false
         var i = 0
@@ -26,6 +26,7 @@ enum QuickOptions {
             case "-p", "--proxy": guard let v = value() else { return nil }; proxy = v
             case "-c", "--config": guard let v = value() else { return nil }; config = v
             case "--dns-pool4": guard let v = value() else { return nil }; dnsPool4 = v
+            case "--log": guard let v = value() else { return nil }; log = v
             case "--dns-pool6": guard let v = value() else { return nil }; dnsPool6 = v
             case "--connect-timeout": guard let v = value().flatMap(Double.init) else { return nil }; connectTimeout = v
             case "--handshake-timeout": guard let v = value().flatMap(Double.init) else { return nil }; handshakeTimeout = v
@@ -44,6 +45,7 @@ enum QuickOptions {
         var command = Socksify()
         command.proxy = proxy
         command.config = config
+        command.log = log
         command.verbose = verbose
         command.quiet = quiet
         command.proxyLoopback = proxyLoopback

@@ -5,16 +5,18 @@ import SocksifyCore
 struct Socksify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "socksify",
-        abstract: "Run a program with its TCP connections carried through a SOCKS proxy.",
+        abstract: "Run a program with its TCP connections carried through a SOCKS or HTTP proxy.",
         discussion: """
-            The proxy is a URL: socks5://, socks5h://, socks4:// or socks4a://, with an optional \
+            The proxy is a URL: socks5://, socks5h://, socks4://, socks4a:// or http:// (HTTP \
+            CONNECT; names always go to the proxy), with an optional \
             user:password@ and an IPv6 host in brackets (socks5://[::1]:1080). Without --proxy, \
             a rules file decides (--config, $SOCKSIFY_CONFIG, ~/.config/socksify/config, \
             /etc/socksify.conf) unless $SOCKSIFY_PROXY is set. Loopback destinations go direct \
             unless --proxy-loopback.
 
             Also: socksify check [FILE]   and   socksify explain PROGRAM HOST[:PORT]
-            """
+            """,
+        version: "socksify 0.9.0"
     )
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Proxy URL, e.g. socks5://127.0.0.1:1080.", valueName: "url"))
@@ -28,6 +30,9 @@ struct Socksify: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Print nothing, not even errors (the program still sees them).")
     var quiet = false
+
+    @Option(help: ArgumentHelp("Append every decision line, with the process id, to this file too ($SOCKSIFY_LOG).", valueName: "file"))
+    var log: String?
 
     @Flag(help: "Proxy loopback destinations (127.0.0.0/8, ::1) too.")
     var proxyLoopback = false
@@ -54,7 +59,7 @@ struct Socksify: ParsableCommand {
     var command: [String] = []
 
     /// Options that take a value, for finding where the program's own arguments begin.
-    static let optionsWithValue: Set<String> = ["-p", "--proxy", "-c", "--config", "--connect-timeout", "--handshake-timeout", "--dns-pool4", "--dns-pool6"]
+    static let optionsWithValue: Set<String> = ["-p", "--proxy", "-c", "--config", "--connect-timeout", "--handshake-timeout", "--dns-pool4", "--dns-pool6", "--log"]
 
     mutating func run() throws {
         guard let program = command.first else {
@@ -92,6 +97,16 @@ struct Socksify: ParsableCommand {
         }
         if verbose { environment.set(ShimSettings.verboseVariable, "1") }
         if quiet { environment.set(ShimSettings.quietVariable, "1") }
+        if let log {
+            // An absolute path: the program may change directory before its first connection.
+            var absolute = log
+            if !log.hasPrefix("/") {
+                var buffer = [CChar](repeating: 0, count: 4096)
+                guard getcwd(&buffer, buffer.count) != nil else { fail("cannot use the log file \(log)", status: 2) }
+                absolute = String(cString: buffer) + "/" + log
+            }
+            environment.set(ShimSettings.logVariable, absolute)
+        }
         if proxyLoopback { environment.set(ShimSettings.proxyLoopbackVariable, "1") }
         if let connectTimeout { environment.set(ShimSettings.connectTimeoutVariable, try milliseconds(connectTimeout, "--connect-timeout")) }
         if let handshakeTimeout { environment.set(ShimSettings.handshakeTimeoutVariable, try milliseconds(handshakeTimeout, "--handshake-timeout")) }

@@ -17,4 +17,11 @@ import Testing
         #expect(!log.quiet)
         #expect(log.program == "curl")
     }
+
+    @Test func aLogFileWantsTheDecisionLinesWithoutPuttingThemOnStderr() {
+        let log = Log(verbose: false, quiet: true, program: "curl", toFile: true)
+        #expect(log.verbose, "callers build the lines: the file takes them")
+        #expect(!log.verboseOnStderr && log.quiet)
+        #expect(!Log(verbose: false, quiet: false, program: "curl").verbose)
+    }
 }

@@ -33,7 +33,12 @@ public final class Shim: @unchecked Sendable {
         self.kernel = kernel
         associations = UDPAssociations(kernel: kernel)
         var settings = given
-        log = Log(verbose: settings.verbose, quiet: settings.quiet, program: HostName.string(program.names[0]))
+        var fileProblem: String? = nil
+        if let path = settings.logFile, !Log.fileOpen, sx_log_open(path) != 0 {
+            fileProblem = "cannot open the log file " + path + ": " + ErrnoName.describe(kernel.errno)
+        }
+        log = Log(verbose: settings.verbose, quiet: settings.quiet, program: HostName.string(program.names[0]), toFile: Log.fileOpen)
+        if let fileProblem { log.error(fileProblem) }
         for problem in settings.problems { log.error("ignores a setting: " + problem) }
 
         var rules = RuleSet()

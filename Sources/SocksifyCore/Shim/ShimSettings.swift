@@ -12,12 +12,17 @@ public struct ShimSettings: Sendable {
     public static let pool6Variable = "SOCKSIFY_DNS_POOL6"
     public static let nameMapVariable = SharedNameMap.environmentVariable
     public static let configVariable = "SOCKSIFY_CONFIG"
+    /// A file the decision lines are appended to (with the process id), for daemons and programs
+    /// that close or redirect stderr.
+    public static let logVariable = "SOCKSIFY_LOG"
 
     /// The proxy, or why there is none usable (the shim then refuses rather than going direct).
     /// SOCKSIFY_PROXY, when set, overrides a rules file.
     public var proxy: Result<ProxySpec, ProxyURLError>
     /// The rules file, when no SOCKSIFY_PROXY is given.
     public var configPath: String? = nil
+    /// SOCKSIFY_LOG.
+    public var logFile: String? = nil
     /// Which timeouts the environment set (they override a rules file's `set`).
     public var connectTimeoutGiven = false
     public var handshakeTimeoutGiven = false
@@ -48,6 +53,7 @@ public struct ShimSettings: Sendable {
             settings = ShimSettings(proxy: .failure(ProxyURLError(proxyVariable + " is not set")))
         }
         settings.verbose = isOn(lookup(verboseVariable))
+        if let path = lookup(logVariable), !path.isEmpty { settings.logFile = path }
         settings.quiet = isOn(lookup(quietVariable))
         settings.proxyLoopback = isOn(lookup(proxyLoopbackVariable))
         if let ms = milliseconds(lookup(connectTimeoutVariable)) {

@@ -120,6 +120,13 @@ long sx_executable_path(char *buffer, size_t size); // readlink /proc/self/exe
 const char *sx_getenv(const char *name);         // secure_getenv: nothing for setuid programs
 int sx_is_secure_mode(void);                     // AT_SECURE: setuid/setgid/capabilities
 void sx_write_stderr(const void *bytes, size_t count);
+// The log file (--log FILE, SOCKSIFY_LOG): opened once for appending, kept at a high number the
+// program does not reach and moved (not closed) when the program closes or replaces that number.
+int sx_log_open(const char *path);        // 0, or -1 with errno
+int sx_log_enabled(void);
+void sx_log_write(const void *bytes, size_t count);
+int sx_log_relocate(int fd);              // 1 when fd was the log file (now moved)
+int sx_getpid(void);
 
 // For RulesFileReader: open(O_RDONLY | O_CLOEXEC), and fstat's size (-1 if not a regular file).
 int sx_open_readonly(const char *path);

@@ -23,8 +23,12 @@ struct CheckCommand: ParsableCommand {
             RulesFileLocator.report(problems, file: path)
             throw ExitCode(1)
         case .rules(let rules):
+            for warning in rules.warnings { Launcher.printPlain(warning.format(file: path, warning: true)) }
             let fallback = rules.defaultLine == nil ? "direct (no default line)" : Describe.action(rules.defaultAction, rules)
             print("\(path): ok — \(rules.proxies.count) proxies, \(rules.rules.count) rules, default \(fallback)")
+            if !rules.warnings.isEmpty {
+                print("\(rules.warnings.count) warning\(rules.warnings.count == 1 ? "" : "s"): connections through a proxy without its password fail (EACCES) until it is there")
+            }
             func names(_ proxies: [NamedProxy]) -> String {
                 proxies.map { String(decoding: $0.name, as: UTF8.self) + " (line \($0.line))" }.joined(separator: ", ")
             }

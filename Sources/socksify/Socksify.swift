@@ -89,6 +89,11 @@ struct Socksify: ParsableCommand {
                 fail("not starting \(program): fix the rules file first (socksify check \(path))", status: 2)
             case .rules(let rules):
                 namesGoToProxy = Router(rules).anyRemoteResolution
+                if !quiet {
+                    for warning in rules.warnings {
+                        Launcher.printError("warning: \(path):\(warning.line):\(warning.column): \(warning.message) (connections through that proxy will fail with EACCES)")
+                    }
+                }
             }
             environment.set(ShimSettings.configVariable, absolute)
             environment.unset(ShimSettings.proxyVariable)

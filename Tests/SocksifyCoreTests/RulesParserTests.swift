@@ -261,12 +261,22 @@ enum RulesTestKit {
             #expect(set.options.connectTimeoutMilliseconds == 5000)
             #expect(set.options.failoverRetryMilliseconds == 60_000)
         }
-        // Without the variable: exactly that one problem.
-        guard case .failure(let problems) = RulesParser.parse(text) else {
-            Issue.record("the example needs CORP_PROXY_PASSWORD"); return
+        // Without the variable: it still parses (checks clean), with that one warning, and the
+        // proxy says why it cannot be used.
+        guard case .success(let set) = RulesParser.parse(text) else {
+            Issue.record("the example must parse without CORP_PROXY_PASSWORD"); return
         }
-        #expect(problems.diagnostics.count == 1)
-        #expect(problems.diagnostics.first?.message == "environment variable CORP_PROXY_PASSWORD is not set")
+        #expect(set.warnings.map(\.message) == ["environment variable CORP_PROXY_PASSWORD is not set"])
+        #expect(set.proxies[0].spec.missingSecret == "environment variable CORP_PROXY_PASSWORD is not set")
+    }
+
+    @Test func aMissingPasswordIsAWarningNotAnError() throws {
+        let set = try Kit.rules("proxy a socks5://u@h:1 password-env PW\nproxy b http://u@h:2 password-file /no/such\ndefault failover a b")
+        #expect(set.warnings.map(\.message) == ["environment variable PW is not set", "cannot read the password file '/no/such'"])
+        #expect(set.warnings.map(\.column) == [37, 36])
+        #expect(set.warnings[0].hint == "export PW=… before running socksify")
+        #expect(set.proxies.map(\.spec.missingSecret) == ["environment variable PW is not set", "cannot read the password file '/no/such'"])
+        #expect(set.warnings[0].format(file: "f", warning: true) == "f:1:37: warning: environment variable PW is not set\n    hint: export PW=… before running socksify")
     }
 
     // MARK: every error, with line, column, message and hint
@@ -349,10 +359,7 @@ enum RulesTestKit {
             hint: "socks5://alice@proxy.example:1080 password-file …", files: ["/pw": ascii("x")]),
         Bad("proxy a socks5://u:p@h:1 password-file /pw", 1, 26, "password-file needs a URL with a user and no password",
             hint: "socks5://alice@proxy.example:1080 password-file …", files: ["/pw": ascii("x")]),
-        // unset variable, unreadable file, too long
-        Bad("proxy a socks5://u@h:1 password-env PW", 1, 37, "environment variable PW is not set",
-            hint: "export PW=… before running socksify"),
-        Bad("proxy a socks5://u@h:1 password-file /no/such", 1, 38, "cannot read the password file '/no/such'"),
+        // too long (an unset variable or unreadable file is a warning: aMissingPasswordIsAWarningNotAnError)
         Bad("proxy a socks5://u@h:1 password-env PW", 1, 37, "the password is longer than 255 bytes (RFC 1929)",
             env: ["PW": long256]),
         Bad("proxy a socks5://u@h:1 password-file /pw", 1, 38, "the password is longer than 255 bytes (RFC 1929)",
@@ -477,7 +484,7 @@ enum RulesTestKit {
 
     @Test func aBrokenProxyIsReportedOnceNotAtEveryUse() {
         let found = Kit.problems("""
-            proxy a socks5://u@h:1 password-env MISSING
+            proxy a socks5://u@h:1 password-env PW extra
             rule app curl via a
             rule to 10.0.0.0/8 chain a b
             default failover b a
@@ -487,7 +494,7 @@ enum RulesTestKit {
             """)
         #expect(found.map(\.line) == [1, 6])
         #expect(found.map(\.message) == [
-            "environment variable MISSING is not set",
+            "unexpected 'extra'",
             "unsupported scheme 'ftp' in 'ftp://h:1': use socks5, socks5h, socks4, socks4a or http",
         ])
     }

@@ -30,6 +30,8 @@ public enum SocksError: Error, Sendable {
     case unsupportedDestination(String)
     /// The program's socket cannot start a connection (already connected: EISCONN, EALREADY).
     case socketState(errno: Int32)
+    /// The proxy's password cannot be had (an unset variable, an unreadable file): why.
+    case missingPassword(String)
 
     /// The errno a program sees from `connect` for this failure.
     public var errno: Int32 {
@@ -46,6 +48,7 @@ public enum SocksError: Error, Sendable {
         case .invalidRequest: return EINVAL
         case .unsupportedDestination: return EAFNOSUPPORT
         case .socketState(let e): return e
+        case .missingPassword: return EACCES
         }
     }
 
@@ -53,7 +56,7 @@ public enum SocksError: Error, Sendable {
     /// tries the next one; a refusal of the destination is the answer, whichever proxy gives it.
     public var isProxyFailure: Bool {
         switch self {
-        case .proxyUnreachable, .timedOut, .closedByProxy, .io, .malformedReply, .noAcceptableMethod, .authenticationFailed:
+        case .proxyUnreachable, .timedOut, .closedByProxy, .io, .malformedReply, .noAcceptableMethod, .authenticationFailed, .missingPassword:
             return true
         case .httpRefused(let status, _, _, _):
             // A login refused is the proxy's failure; any other status answers for the destination.
@@ -99,6 +102,7 @@ public enum SocksError: Error, Sendable {
         case .invalidRequest(let what): return "invalid request: " + what
         case .unsupportedDestination(let what): return what
         case .socketState(let e): return "the socket cannot connect now: " + ErrnoName.describe(e)
+        case .missingPassword(let why): return "no password for the proxy: " + why
         }
     }
 }

@@ -5,6 +5,8 @@ public struct RuleSet: Sendable {
     public var defaultAction: RuleAction = .direct
     public var defaultLine: Int? = nil
     public var options = RuleOptions()
+    /// What `check` reports without failing: the environment lacks a password the file names.
+    public var warnings: [RulesDiagnostic] = []
 
     public init() {}
 

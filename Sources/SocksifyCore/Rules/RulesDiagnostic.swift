@@ -12,9 +12,9 @@ public struct RulesDiagnostic: Sendable {
         self.hint = hint
     }
 
-    /// `FILE:LINE:COLUMN: error: MESSAGE` and, when there is one, an indented hint line.
-    public func format(file: String) -> String {
-        var text = file + ":" + String(line) + ":" + String(column) + ": error: " + message
+    /// `FILE:LINE:COLUMN: error: MESSAGE` (or `warning:`) and, when there is one, an indented hint line.
+    public func format(file: String, warning: Bool = false) -> String {
+        var text = file + ":" + String(line) + ":" + String(column) + (warning ? ": warning: " : ": error: ") + message
         if !hint.isEmpty { text += "\n    hint: " + hint }
         return text
     }

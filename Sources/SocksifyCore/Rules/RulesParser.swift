@@ -170,15 +170,19 @@ public struct RulesParser {
         let value = s(valueToken.text)
         if keyword == Keyword.kPasswordEnv {
             guard let password = environment(value) else {
-                error(line, valueToken.column, "environment variable " + value + " is not set",
-                      hint: "export " + value + "=… before running socksify")
-                return false
+                // The environment's problem, not the file's: the proxy is defined, and the first
+                // connection that needs it fails with this reason.
+                spec.missingSecret = "environment variable " + value + " is not set"
+                set.warnings.append(RulesDiagnostic(line: line, column: valueToken.column, message: spec.missingSecret!,
+                                                    hint: "export " + value + "=… before running socksify"))
+                return true
             }
             spec.credentials!.password = Array(password.utf8)
         } else {
             guard var content = readFile(value) else {
-                error(line, valueToken.column, "cannot read the password file '" + value + "'")
-                return false
+                spec.missingSecret = "cannot read the password file '" + value + "'"
+                set.warnings.append(RulesDiagnostic(line: line, column: valueToken.column, message: spec.missingSecret!))
+                return true
             }
             while let last = content.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { content.removeLast() }
             spec.credentials!.password = content

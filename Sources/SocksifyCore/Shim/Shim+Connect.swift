@@ -158,6 +158,11 @@ extension Shim {
             return (fail(EHOSTUNREACH), true)
         }
         let specs = chain.count == 1 ? roster.singleChains[chain[0]] : chain.map { roster.proxies[$0].spec }
+        if let missing = specs.first(where: { $0.missingSecret != nil })?.missingSecret {
+            let error = SocksError.missingPassword(missing)
+            log.error(via() + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
+            return (fail(error.errno), true)
+        }
         let savedErrno = kernel.errno  // a successful connect leaves errno as it found it
         let start = kernel.monotonicNanoseconds()
         var asynchronous = false

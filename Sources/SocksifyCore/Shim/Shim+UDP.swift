@@ -189,6 +189,7 @@ extension Shim {
             let why = spec.proto == .http ? "HTTP CONNECT cannot carry UDP" : "SOCKS4 cannot carry UDP"
             return .failure(.unsupportedDestination(why + " (the proxy is " + spec.proto.scheme + ")"))
         }
+        if let missing = spec.missingSecret { return .failure(.missingPassword(missing)) }
         let endpoint: Endpoint
         switch roster.endpoint(index) {
         case .success(let found): endpoint = found

@@ -70,6 +70,28 @@ def test_a_log_file_keeps_the_decisions_of_a_program_without_stderr(socksify, mi
     assert oct(os.stat(log).st_mode & 0o777) == "0o600", "the log may hold host names: the user's alone"
 
 
+def test_shell_mode_on_and_off(socksify, microsocks, target):
+    """eval "$(socksify on -p URL)" carries what the shell starts; eval "$(socksify off)" undoes it."""
+    script = ('eval "$(%s on -p %s --proxy-loopback)"; curl -s %s; eval "$(%s off)"; curl -s %s; '
+              'env | grep -c "^SOCKSIFY_\\|^LD_PRELOAD=" || true') % (socksify.bin, microsocks.url(), target.url, socksify.bin, target.url)
+    r = run(["bash", "-c", script], env=clean_env())
+    assert r.returncode == 0, r
+    assert r.stdout == "peer %s\npeer 127.0.0.1\n0\n" % MICROSOCKS_OUT, r
+
+
+def test_shell_mode_keeps_the_users_own_preload(socksify, microsocks):
+    other = "/usr/lib/x86_64-linux-gnu/libm.so.6"
+    r = run(["bash", "-c", 'eval "$(%s on -p %s)"; eval "$(%s off)"; echo "$LD_PRELOAD"' % (socksify.bin, microsocks.url(), socksify.bin)],
+            env=clean_env({"LD_PRELOAD": other}))
+    assert r.returncode == 0 and r.stdout == other + "\n", r
+
+
+def test_shell_mode_for_fish_prints_fish(socksify, microsocks):
+    r = run([socksify.bin, "on", "-p", microsocks.url(), "--shell", "fish"])
+    assert r.returncode == 0 and "set -gx SOCKSIFY_PROXY '%s'" % microsocks.url() in r.stdout, r
+    assert "set -gx LD_PRELOAD" in r.stdout, r
+
+
 def test_missing_program_in_path(socksify):
     r = socksify.run(["no-such-program-socksify-test"], proxy=proxy_url())
     assert r.returncode == 127, r

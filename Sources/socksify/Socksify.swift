@@ -65,6 +65,53 @@ struct Socksify: ParsableCommand {
         guard let program = command.first else {
             fail("no program given; usage: socksify [options] [--] PROGRAM [ARGS...]", status: 2)
         }
+        var (environment, namesGoToProxy) = try launchEnvironment(for: program)
+
+
+        let executable = ProgramCheck.resolve(program)
+        var supervise: String? = nil
+        if let executable, let (obstacle, problem) = ProgramCheck.obstacle(executable) {
+            // What the library cannot reach, the kernel backstop holds (docs/kernel-backstop.md).
+            guard obstacle.backstopCarries, !noBackstop, !Backstop.switchedOff else { fail(problem, status: 126) }
+            // Inside a supervised run the outer filter already holds every process: a second
+            // listener is refused (EBUSY), and the outer supervisor sees these calls anyway.
+            if Environment.get(Backstop.markerVariable) == nil { supervise = problem }
+        }
+        // --strict holds every program of the run, the library's too: a static or Go program
+        // started from a held shell must not go out directly (a connect then costs a round
+        // trip to the supervisor: docs/kernel-backstop.md).
+        let strictOnly = supervise == nil && strict && !noBackstop && !Backstop.switchedOff
+            && Environment.get(Backstop.markerVariable) == nil
+        if strictOnly { supervise = "\(program): --strict" }
+        // Made last, when nothing but the exec is left to fail.
+        var nameMap: NameMapReference? = nil
+        if namesGoToProxy {
+            switch NameMapSegments.create() {
+            case .created(let reference):
+                nameMap = reference
+                environment.set(ShimSettings.nameMapVariable, reference.text)
+            case .failed(let why):
+                Launcher.printError("cannot create the shared name map (\(why)); each process will keep its own")
+                environment.unset(ShimSettings.nameMapVariable)
+            }
+        }
+        if supervise != nil { environment.set(Backstop.markerVariable, "1") }
+        environment.apply()
+        if let refusal = supervise {
+            let command = command
+            Backstop.run(command, refusal: refusal, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } },
+                         withoutBackstop: strictOnly ? {
+                             unsetenv(Backstop.markerVariable)
+                             Launcher.exec(command, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
+                         } : nil)
+        }
+        Launcher.exec(command, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
+    }
+
+
+    /// The variables the program (and through it the library) gets from these options; exits
+    /// with a message on a bad option. `program` names the run in messages.
+    func launchEnvironment(for program: String) throws -> (LaunchEnvironment, namesGoToProxy: Bool) {
         var environment = LaunchEnvironment()
         let namesGoToProxy: Bool
         if let url = proxy ?? (config == nil ? Environment.get(ShimSettings.proxyVariable) : nil), !url.isEmpty {
@@ -129,45 +176,7 @@ struct Socksify: ParsableCommand {
             fail("cannot find libsocksify-preload.so (looked next to this program, in ../lib/socksify/, and $\(LibraryLocator.overrideVariable))", status: 1)
         }
         environment.prependPreload(library)
-
-        let executable = ProgramCheck.resolve(program)
-        var supervise: String? = nil
-        if let executable, let (obstacle, problem) = ProgramCheck.obstacle(executable) {
-            // What the library cannot reach, the kernel backstop holds (docs/kernel-backstop.md).
-            guard obstacle.backstopCarries, !noBackstop, !Backstop.switchedOff else { fail(problem, status: 126) }
-            // Inside a supervised run the outer filter already holds every process: a second
-            // listener is refused (EBUSY), and the outer supervisor sees these calls anyway.
-            if Environment.get(Backstop.markerVariable) == nil { supervise = problem }
-        }
-        // --strict holds every program of the run, the library's too: a static or Go program
-        // started from a held shell must not go out directly (a connect then costs a round
-        // trip to the supervisor: docs/kernel-backstop.md).
-        let strictOnly = supervise == nil && strict && !noBackstop && !Backstop.switchedOff
-            && Environment.get(Backstop.markerVariable) == nil
-        if strictOnly { supervise = "\(program): --strict" }
-        // Made last, when nothing but the exec is left to fail.
-        var nameMap: NameMapReference? = nil
-        if namesGoToProxy {
-            switch NameMapSegments.create() {
-            case .created(let reference):
-                nameMap = reference
-                environment.set(ShimSettings.nameMapVariable, reference.text)
-            case .failed(let why):
-                Launcher.printError("cannot create the shared name map (\(why)); each process will keep its own")
-                environment.unset(ShimSettings.nameMapVariable)
-            }
-        }
-        if supervise != nil { environment.set(Backstop.markerVariable, "1") }
-        environment.apply()
-        if let refusal = supervise {
-            let command = command
-            Backstop.run(command, refusal: refusal, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } },
-                         withoutBackstop: strictOnly ? {
-                             unsetenv(Backstop.markerVariable)
-                             Launcher.exec(command, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
-                         } : nil)
-        }
-        Launcher.exec(command, beforeFailing: { if let nameMap { SharedNameMap.remove(nameMap) } })
+        return (environment, namesGoToProxy)
     }
 
     func milliseconds(_ seconds: Double, _ option: String) throws -> String {

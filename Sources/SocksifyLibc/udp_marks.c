@@ -170,7 +170,7 @@ int sx_socket_protocol(int fd) {
 int sx_socket_local_port(int fd) {
     struct sockaddr_storage address;
     socklen_t len = sizeof address;
-    if (getsockname(fd, (struct sockaddr *)&address, &len) != 0) return -1;
+    if (sx_real_getsockname(fd, (struct sockaddr *)&address, &len) != 0) return -1;
     if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
     if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
     return -1;

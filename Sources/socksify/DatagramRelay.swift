@@ -24,11 +24,7 @@ enum DatagramRelay {
         }
         let relay: Endpoint
         do throws(SocksError) {
-            try ProxyTunnel.connectToProxy(fd: control, target: endpoint, timeouts: shim.settings.timeouts)
-            var transport = SocketTransport(fd: control, deadline: .after(milliseconds: shim.settings.timeouts.handshakeMilliseconds))
-            let bound = try ClientHandshake.associate(over: &transport, proxy: proxy, family: endpoint.family)
-            guard case .ip(let address) = bound.address else { throw SocksError.malformedReply("the UDP relay is given as a name") }
-            relay = Endpoint(address.isUnspecified ? endpoint.address : address, port: bound.port)
+            relay = try ProxyTunnel.associate(control: control, proxy: proxy, at: endpoint, timeouts: shim.settings.timeouts)
         } catch {
             return fail(error.reason, error.errno)
         }

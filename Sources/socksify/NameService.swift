@@ -249,13 +249,9 @@ final class NameService: @unchecked Sendable {
         return true
     }
 
+    /// 0 when the socket has none (or is no socket).
     static func localPort(_ fd: Int32) -> UInt16 {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let got = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard got == 0 else { return 0 }
-        return withUnsafeBytes(of: &storage) { UInt16($0[2]) << 8 | UInt16($0[3]) }
+        let port = RealKernel.shared.localPort(fd)
+        return port > 0 ? UInt16(port) : 0
     }
 }

@@ -267,7 +267,7 @@ enum RulesTestKit {
             Issue.record("the example must parse without CORP_PROXY_PASSWORD"); return
         }
         #expect(set.warnings.map(\.message) == ["environment variable CORP_PROXY_PASSWORD is not set"])
-        #expect(set.proxies[0].spec.missingSecret == "environment variable CORP_PROXY_PASSWORD is not set")
+        #expect(set.proxies[0].missingSecret == "environment variable CORP_PROXY_PASSWORD is not set")
     }
 
     @Test func aMissingPasswordIsAWarningNotAnError() throws {
@@ -275,7 +275,7 @@ enum RulesTestKit {
         #expect(set.warnings.map(\.message) == ["environment variable PW is not set", "cannot read the password file '/no/such'"])
         #expect(set.warnings.map(\.column) == [37, 36])
         #expect(set.warnings[0].hint == "export PW=… before running socksify")
-        #expect(set.proxies.map(\.spec.missingSecret) == ["environment variable PW is not set", "cannot read the password file '/no/such'"])
+        #expect(set.proxies.map(\.missingSecret) == ["environment variable PW is not set", "cannot read the password file '/no/such'"])
         #expect(set.warnings[0].format(file: "f", warning: true) == "f:1:37: warning: environment variable PW is not set\n    hint: export PW=… before running socksify")
     }
 

@@ -47,6 +47,16 @@ public struct Endpoint: Hashable, Sendable {
         }
     }
 
+    /// Writes this endpoint into a program's sockaddr buffer as the kernel does: at most
+    /// `*length` bytes, then `*length` set to the whole size; `asIPv6` for an AF_INET6 socket
+    /// (IPv4 as ::ffff:a.b.c.d).
+    public func write(to address: UnsafeMutableRawPointer, length: UnsafeMutablePointer<socklen_t>, asIPv6: Bool = false) {
+        let bytes = (asIPv6 ? self.asIPv6 : self).sockaddrBytes
+        let room = Int(length.pointee)
+        bytes.withUnsafeBytes { address.copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
+        length.pointee = socklen_t(bytes.count)
+    }
+
     /// The `sockaddr` bytes for this endpoint (16 for IPv4, 28 for IPv6).
     public var sockaddrBytes: [UInt8] {
         withSockaddr { address, length in

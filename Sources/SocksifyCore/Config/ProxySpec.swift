@@ -37,10 +37,6 @@ public struct ProxySpec: Sendable {
     /// each answer (`pipeline` in a rules file, `?pipeline=1`). Off by default: some proxies
     /// (microsocks) stall on it. SOCKS4 has one message anyway: there it changes nothing.
     public var pipeline: Bool
-    /// Why the password a rules file names cannot be had (an unset `password-env` variable, an
-    /// unreadable `password-file`): the environment's problem, not the file's, reported at the
-    /// first connection that needs this proxy.
-    public var missingSecret: String? = nil
 
     public init(proto: ProxyProtocol, host: String, port: UInt16, credentials: ProxyCredentials? = nil, pipeline: Bool = false) {
         self.proto = proto

@@ -109,6 +109,17 @@ public enum ProxyTunnel {
 
     /// Only the TCP connect to a proxy (a UDP association's control connection, on a socket of
     /// socksify's own), within the connect timeout.
+    /// A UDP association (RFC 1928 §7) on `control`, a new TCP socket: connects it to the proxy
+    /// and returns the relay's address (0.0.0.0 or :: meaning the proxy's own).
+    public static func associate(control: Int32, proxy spec: ProxySpec, at endpoint: Endpoint, timeouts: Timeouts,
+                                 kernel: Kernel = RealKernel.shared) throws(SocksError) -> Endpoint {
+        try connectToProxy(fd: control, target: endpoint, timeouts: timeouts, kernel: kernel)
+        var transport = SocketTransport(fd: control, deadline: .after(milliseconds: timeouts.handshakeMilliseconds, on: kernel), kernel: kernel)
+        let bound = try ClientHandshake.associate(over: &transport, proxy: spec, family: endpoint.family)
+        guard case .ip(let address) = bound.address else { throw .malformedReply("the UDP relay is given as a name") }
+        return Endpoint(address.isUnspecified ? endpoint.address : address, port: bound.port)
+    }
+
     public static func connectToProxy(fd: Int32, target: Endpoint, timeouts: Timeouts, kernel: Kernel = RealKernel.shared) throws(SocksError) {
         var progress = TunnelProgress(chain: [], destination: SocksDestination(target), proxy: target, timeouts: timeouts, kernel: kernel)
         try progress.start(fd: fd, blockingFlags: nil, kernel: kernel)

@@ -31,7 +31,16 @@ public struct NamedProxy: Sendable {
     public var name: [UInt8]
     public var spec: ProxySpec
     public var line: Int
-    public init(name: [UInt8], spec: ProxySpec, line: Int) { self.name = name; self.spec = spec; self.line = line }
+    /// Why the password the file names cannot be had (an unset `password-env` variable, an
+    /// unreadable `password-file`): the environment's problem, not the file's, reported at the
+    /// first connection that needs this proxy. Kept here, not in the spec the connect path copies.
+    public var missingSecret: String? = nil
+    public init(name: [UInt8], spec: ProxySpec, line: Int, missingSecret: String? = nil) {
+        self.name = name
+        self.spec = spec
+        self.line = line
+        self.missingSecret = missingSecret
+    }
 }
 
 /// What happens to a matching connection; proxies are indexes into `RuleSet.proxies`.

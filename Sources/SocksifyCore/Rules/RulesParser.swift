@@ -112,6 +112,7 @@ public struct RulesParser {
         }
         // Options after the URL, in any order: one password source, and the pipeline word.
         var passwordGiven = false
+        var missingSecret: String? = nil
         var pipelineGiven = false
         var i = 3
         while i < tokens.count {
@@ -141,7 +142,7 @@ public struct RulesParser {
                           hint: option.text == Keyword.kPasswordEnv ? "password-env VARIABLE" : "password-file PATH")
                     return
                 }
-                guard password(&spec, from: option, tokens[i + 1], line: line) else { return }
+                guard password(&spec, missing: &missingSecret, from: option, tokens[i + 1], line: line) else { return }
                 passwordGiven = true
                 i += 2
             default:
@@ -150,12 +151,12 @@ public struct RulesParser {
                 return
             }
         }
-        set.proxies.append(NamedProxy(name: name.text, spec: spec, line: line))
+        set.proxies.append(NamedProxy(name: name.text, spec: spec, line: line, missingSecret: missingSecret))
     }
 
     /// `password-env VARIABLE` or `password-file PATH`: the password for a URL that has a user
     /// and none. False when it reported a problem.
-    mutating func password(_ spec: inout ProxySpec, from option: Token, _ valueToken: Token, line: Int) -> Bool {
+    mutating func password(_ spec: inout ProxySpec, missing: inout String?, from option: Token, _ valueToken: Token, line: Int) -> Bool {
         let keyword = option.text
         guard spec.proto.isSocks5 || spec.proto == .http else {
             error(line, option.column, "SOCKS4 has no password, so " + s(keyword) + " has nothing to set",
@@ -172,16 +173,16 @@ public struct RulesParser {
             guard let password = environment(value) else {
                 // The environment's problem, not the file's: the proxy is defined, and the first
                 // connection that needs it fails with this reason.
-                spec.missingSecret = "environment variable " + value + " is not set"
-                set.warnings.append(RulesDiagnostic(line: line, column: valueToken.column, message: spec.missingSecret!,
+                missing = "environment variable " + value + " is not set"
+                set.warnings.append(RulesDiagnostic(line: line, column: valueToken.column, message: missing!,
                                                     hint: "export " + value + "=… before running socksify"))
                 return true
             }
             spec.credentials!.password = Array(password.utf8)
         } else {
             guard var content = readFile(value) else {
-                spec.missingSecret = "cannot read the password file '" + value + "'"
-                set.warnings.append(RulesDiagnostic(line: line, column: valueToken.column, message: spec.missingSecret!))
+                missing = "cannot read the password file '" + value + "'"
+                set.warnings.append(RulesDiagnostic(line: line, column: valueToken.column, message: missing!))
                 return true
             }
             while let last = content.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { content.removeLast() }

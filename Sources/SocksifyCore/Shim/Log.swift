@@ -22,8 +22,8 @@ public struct Log: Sendable {
     /// Decisions that went as planned: only with --verbose.
     /// The text is built only when it is printed: connect is a hot path.
     public func info(_ text: @autoclosure () -> String) {
-        let toStderr = verboseOnStderr && !quiet
-        if toStderr || Log.fileOpen { write(text(), toStderr: toStderr) }
+        guard verbose else { return }  // one load on the connect path: nobody wants the line
+        write(text(), toStderr: verboseOnStderr && !quiet)
     }
     /// Failures and refusals: always, unless --quiet.
     public func error(_ text: @autoclosure () -> String) {

@@ -6,12 +6,15 @@ public final class ProxyRoster: @unchecked Sendable {
     public let proxies: [NamedProxy]
     /// Each proxy as a chain of one, built once: the common route, spared an array per connect.
     public let singleChains: [[ProxySpec]]
+    /// Whether any proxy lacks the password its rules file names: connect asks per proxy only then.
+    public let anyMissingSecret: Bool
     private var endpoints: [Result<Endpoint, ProxyURLError>?]
     private var deadUntil: [UInt64]
 
     public init(_ proxies: [NamedProxy]) {
         self.proxies = proxies
         singleChains = proxies.map { [$0.spec] }
+        anyMissingSecret = proxies.contains { $0.missingSecret != nil }
         endpoints = proxies.map { proxy in
             IPAddress.parse(proxy.spec.host).map { .success(Endpoint($0, port: proxy.spec.port)) }
         }

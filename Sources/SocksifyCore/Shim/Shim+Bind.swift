@@ -75,16 +75,6 @@ extension Shim {
         }
     }
 
-    func localEndpoint(_ fd: Int32) -> Endpoint? {
-        var storage = sockaddr_in6()
-        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        let got = withUnsafeMutableBytes(of: &storage) { raw in
-            sx_real_getsockname(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
-        }
-        guard got == 0 else { return nil }
-        return withUnsafeBytes(of: &storage) { Endpoint(sockaddr: $0.baseAddress!, length: Int(length)) }
-    }
-
     /// accept(2)/accept4 on a BIND: the second reply, then a copy of the socket as the data
     /// connection. SX_PASS for every other socket.
     public func accept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?, flags: Int32) -> Int32 {
@@ -116,14 +106,7 @@ extension Shim {
         if let far {
             peers.record(socket: UInt64(UInt32(bitPattern: copy)), destination: far)
             kernel.setFacts(copy, SX_FACT_PEER, SX_FACT_PEER)
-            if let address, let length {
-                let bytes = (sx_socket_domain(fd) == AF_INET6 ? far.asIPv6 : far).sockaddrBytes
-                let room = Int(length.pointee)
-                bytes.withUnsafeBytes { raw in
-                    UnsafeMutableRawPointer(address).copyMemory(from: raw.baseAddress!, byteCount: min(room, bytes.count))
-                }
-                length.pointee = socklen_t(bytes.count)
-            }
+            if let address, let length { far.write(to: address, length: length, asIPv6: sx_socket_domain(fd) == AF_INET6) }
         }
         log.info("accept on " + tunnel.announced.text + " (BIND via " + tunnel.proxy + "): " + reply.text)
         return copy
@@ -177,12 +160,7 @@ extension Shim {
             return SX_PASS
         }
         guard let address, let length else { return fail(EFAULT) }
-        let bytes = (sx_socket_domain(fd) == AF_INET6 ? answer.asIPv6 : answer).sockaddrBytes
-        let room = Int(length.pointee)
-        bytes.withUnsafeBytes { raw in
-            UnsafeMutableRawPointer(address).copyMemory(from: raw.baseAddress!, byteCount: min(room, bytes.count))
-        }
-        length.pointee = socklen_t(bytes.count)
+        answer.write(to: address, length: length, asIPv6: sx_socket_domain(fd) == AF_INET6)
         return 0
     }
 

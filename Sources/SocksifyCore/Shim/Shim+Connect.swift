@@ -158,7 +158,7 @@ extension Shim {
             return (fail(EHOSTUNREACH), true)
         }
         let specs = chain.count == 1 ? roster.singleChains[chain[0]] : chain.map { roster.proxies[$0].spec }
-        if let missing = specs.first(where: { $0.missingSecret != nil })?.missingSecret {
+        if roster.anyMissingSecret, let missing = chain.lazy.compactMap({ self.roster.proxies[$0].missingSecret }).first {
             let error = SocksError.missingPassword(missing)
             log.error(via() + " failed: " + error.reason + "; program sees " + ErrnoName.name(error.errno))
             return (fail(error.errno), true)
@@ -238,9 +238,8 @@ extension Shim {
         let room = Int(length?.pointee ?? 0)
         let result = sx_real_getpeername(fd, address, length)
         if result == 0, let address, let length, let peer = datagramPeer(fd) {
-            let bytes = (sx_socket_domain(fd) == AF_INET6 ? peer.asIPv6 : peer).sockaddrBytes
-            bytes.withUnsafeBytes { UnsafeMutableRawPointer(address).copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
-            length.pointee = socklen_t(bytes.count)
+            length.pointee = socklen_t(room)
+            peer.write(to: address, length: length, asIPv6: sx_socket_domain(fd) == AF_INET6)
             return 0
         }
         guard result == 0, let address, let length, sx_fd_facts(fd) & SX_FACT_PEER != 0,
@@ -251,9 +250,8 @@ extension Shim {
         // not connected to a proxy.
         guard let actual = Endpoint(sockaddr: UnsafeRawPointer(address), length: min(room, Int(length.pointee))),
               roster.isProxy(actual) else { return result }
-        let bytes = destination.sockaddrBytes
-        bytes.withUnsafeBytes { UnsafeMutableRawPointer(address).copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
-        length.pointee = socklen_t(bytes.count)
+        length.pointee = socklen_t(room)
+        destination.write(to: address, length: length)
         return 0
     }
 }

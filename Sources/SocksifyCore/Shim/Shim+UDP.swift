@@ -189,7 +189,7 @@ extension Shim {
             let why = spec.proto == .http ? "HTTP CONNECT cannot carry UDP" : "SOCKS4 cannot carry UDP"
             return .failure(.unsupportedDestination(why + " (the proxy is " + spec.proto.scheme + ")"))
         }
-        if let missing = spec.missingSecret { return .failure(.missingPassword(missing)) }
+        if let missing = roster.proxies[index].missingSecret { return .failure(.missingPassword(missing)) }
         let endpoint: Endpoint
         switch roster.endpoint(index) {
         case .success(let found): endpoint = found
@@ -199,15 +199,7 @@ extension Shim {
         guard control >= 0 else { return .failure(.io(errno: kernel.errno)) }
         let relay: Endpoint
         do throws(SocksError) {
-            try ProxyTunnel.connectToProxy(fd: control, target: endpoint, timeouts: settings.timeouts, kernel: kernel)
-            var transport = SocketTransport(fd: control, deadline: .after(milliseconds: settings.timeouts.handshakeMilliseconds, on: kernel),
-                                            kernel: kernel)
-            let bound = try ClientHandshake.associate(over: &transport, proxy: spec, family: endpoint.family)
-            guard case .ip(let address) = bound.address else {
-                throw SocksError.malformedReply("the UDP relay is given as a name")
-            }
-            // A relay of 0.0.0.0 or :: means "the proxy's own address".
-            relay = Endpoint(address.isUnspecified ? endpoint.address : address, port: bound.port)
+            relay = try ProxyTunnel.associate(control: control, proxy: spec, at: endpoint, timeouts: settings.timeouts, kernel: kernel)
             if kernel.socketDomain(fd) == AF_INET && relay.family == AF_INET6 {
                 throw SocksError.unsupportedDestination("the UDP relay is IPv6 and the socket IPv4")
             }
@@ -369,12 +361,7 @@ extension Shim {
     /// Writes the sender into msg_name, in the socket's family.
     func fillSource(_ message: UnsafeMutablePointer<msghdr>, _ source: Endpoint, family: Int32) {
         guard let name = message.pointee.msg_name else { return }
-        var endpoint = source
-        if family == AF_INET6 { endpoint = endpoint.asIPv6 }
-        let bytes = endpoint.sockaddrBytes
-        let room = Int(message.pointee.msg_namelen)
-        bytes.withUnsafeBytes { name.copyMemory(from: $0.baseAddress!, byteCount: min(room, bytes.count)) }
-        message.pointee.msg_namelen = socklen_t(bytes.count)
+        source.write(to: name, length: &message.pointee.msg_namelen, asIPv6: family == AF_INET6)
     }
 
     /// getpeername of a connected UDP socket with an association: the peer the program named.

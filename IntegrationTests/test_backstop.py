@@ -496,16 +496,79 @@ def test_a_32_bit_program_goes_through_the_proxy(socksify, microsocks, target, i
     assert r.returncode == 0 and r.stdout.endswith("peer 127.0.0.1\n"), "the control: direct without socksify\n%s" % r
 
 
-def test_exit_status_and_signals_are_the_programs(socksify, microsocks, static_busybox):
-    r = socksify.run([static_busybox, "sh", "-c", "exit 7"], proxy=microsocks.url())
+def yama_allows_beside():
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            return f.read().strip() == "0"
+    except OSError:
+        return True
+
+
+PLACEMENTS = ["beside", "parent"]
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_exit_status_and_signals_are_the_programs(socksify, microsocks, static_busybox, placement):
+    env = {"SOCKSIFY_SUPERVISOR": placement}
+    r = socksify.run([static_busybox, "sh", "-c", "exit 7"], proxy=microsocks.url(), env=env)
     assert r.returncode == 7, r
-    r = socksify.run([static_busybox, "sh", "-c", "kill -TERM $$"], proxy=microsocks.url())
+    r = socksify.run([static_busybox, "sh", "-c", "kill -TERM $$"], proxy=microsocks.url(), env=env)
     assert r.returncode == -15, r
 
 
-def test_sigterm_to_socksify_reaches_the_program(socksify, microsocks, static_busybox):
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_both_placements_carry_a_connection(socksify, microsocks, target, static_busybox, placement):
+    r = socksify.run([static_busybox, "wget", "-q", "-O", "-", target.url], proxy=microsocks.url(),
+                     env={"SOCKSIFY_SUPERVISOR": placement})
+    assert r.returncode == 0 and r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+
+
+def test_the_program_keeps_the_launchers_pid_and_parent(socksify, microsocks, target, static_busybox):
+    """Beside placement (no Yama, or ptrace_scope 0): the program is the process the caller
+    started and its parent is the caller (the supervisor is a grandchild left to init)."""
+    if not yama_allows_beside():
+        pytest.skip("Yama ptrace_scope > 0: the supervisor is the program's parent here")
+    script = "echo pid $$ ppid $PPID; %s wget -q -O - %s" % (static_busybox, target.url)
+    p = subprocess.Popen(socksify.cmd([static_busybox, "sh", "-c", script], proxy=microsocks.url()),
+                         env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, (out, err)
+    lines = out.splitlines()
+    assert lines[0] == "pid %d ppid %d" % (p.pid, os.getpid()), (out, err)
+    assert lines[1:] == ["peer %s" % MICROSOCKS_OUT], (out, err)
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_the_supervisor_leaves_with_the_run(socksify, microsocks, static_busybox, placement):
+    """No supervisor left behind once the program has exited; its output's reader sees the end."""
+    p = subprocess.Popen(socksify.cmd([static_busybox, "sh", "-c", "echo $$"], proxy=microsocks.url()),
+                         env=dict(clean_env(), SOCKSIFY_SUPERVISOR=placement),
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out, _ = p.communicate(timeout=20)
+    assert p.returncode == 0, out
+    import time
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        left = [d for d in os.listdir("/proc") if d.isdigit() and os.path.exists("/proc/%s/cmdline" % d)
+                and _cmdline(d).startswith(SOCKSIFY_BIN) and "echo $$" in _cmdline(d)]
+        if not left:
+            break
+        time.sleep(0.05)
+    assert not left, "supervisor still running: %s" % left
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_sigterm_to_socksify_reaches_the_program(socksify, microsocks, static_busybox, placement):
     p = subprocess.Popen(socksify.cmd([static_busybox, "sleep", "30"], proxy=microsocks.url()),
-                         env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         env=dict(clean_env(), SOCKSIFY_SUPERVISOR=placement), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         import time
         time.sleep(0.5)

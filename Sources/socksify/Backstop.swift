@@ -2,10 +2,11 @@ import Glibc
 import SocksifyCore
 import SocksifyLibc
 
-/// The kernel backstop (docs/kernel-backstop.md): for a program the library cannot reach, the
-/// launcher forks; the child installs a seccomp filter that stops the calls which open
-/// connections and execs the program; this process stays as its parent and answers each stopped
-/// call with the shim's verdict, connecting on a copy of the program's socket itself.
+/// The kernel backstop (docs/kernel-backstop.md): for a program the library cannot reach, a
+/// seccomp filter stops the calls which open connections and a supervisor answers each with the
+/// shim's verdict, connecting on a copy of the program's socket itself. The supervisor runs
+/// beside the program, which keeps the launcher's process, or (under Yama's `ptrace_scope` 1,
+/// which lets only an ancestor read the program's children) as its parent.
 enum Backstop {
     /// Set in the program's environment: a socksify started inside the run uses this supervisor.
     static let markerVariable = "SOCKSIFY_BACKSTOP"
@@ -18,9 +19,9 @@ enum Backstop {
     }
 
     /// Starts the program under the filter and supervises it until every process of the run has
-    /// exited; exits as the program did. `refusal` is the line to print if the kernel cannot do
-    /// it; with `withoutBackstop` (a program the library reaches, held only because of
-    /// `--strict`) a warning is printed instead and that runs.
+    /// exited. `refusal` is the line to print if the kernel cannot do it; with `withoutBackstop`
+    /// (a program the library reaches, held only because of `--strict`) a warning is printed
+    /// instead and that runs.
     static func run(_ command: [String], refusal: String, beforeFailing: () -> Void, withoutBackstop: (() -> Never)? = nil) -> Never {
         func unavailable(_ why: String) -> Never {
             if let withoutBackstop {
@@ -35,6 +36,9 @@ enum Backstop {
             unavailable("socketpair: \(String(cString: strerror(errno)))")
         }
         fflush(nil)
+        if SupervisorPlacement.current == .beside {
+            runBeside(command, channel: pair, beforeFailing: beforeFailing, unavailable: unavailable)
+        }
         let child = fork()
         if child < 0 {
             unavailable("fork: \(String(cString: strerror(errno)))")
@@ -55,15 +59,131 @@ enum Backstop {
         supervise(child: child, listener: fd)
     }
 
-    /// The child: filter, hand-over, exec. The listener goes to the parent through pidfd_getfd,
-    /// not SCM_RIGHTS: the filter already stops this process's own sendmsg, which nobody
-    /// would answer before the parent holds the listener.
+    /// The program keeps this process (its pid, parent, exit status and terminal): the
+    /// supervisor is a grandchild that the middle process leaves behind, so nobody's child the
+    /// program could wait for. It first shows it can take this process's descriptors (the rights
+    /// it needs for every stopped call); only then is the filter installed here, and its listener
+    /// taken with `pidfd_getfd` (not `SCM_RIGHTS`: the filter stops this process's `sendmsg`).
+    static func runBeside(_ command: [String], channel pair: [Int32], beforeFailing: () -> Void, unavailable: (String) -> Never) -> Never {
+        let program = getpid()
+        let middle = fork()
+        if middle < 0 { unavailable("fork: \(String(cString: strerror(errno)))") }
+        if middle == 0 {
+            close(pair[1])
+            let supervisor = fork()
+            if supervisor != 0 { _exit(supervisor < 0 ? 1 : 0) }
+            superviseBeside(program: program, channel: pair[0])
+        }
+        close(pair[0])
+        let channel = pair[1]
+        var status: Int32 = 0
+        while waitpid(middle, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else { unavailable("fork: the supervisor could not be started") }
+        // The probe: the supervisor takes a copy of this channel's descriptor.
+        guard send(word: channel, on: channel), receiveByte(on: channel) == 1 else {
+            unavailable("pidfd_getfd: \(String(cString: strerror(EPERM))) (the supervisor may not take this process's descriptors)")
+        }
+        let listener = sx_backstop_install()
+        guard listener >= 0 else {
+            let why = "seccomp user notification: \(String(cString: strerror(errno)))"
+            _ = send(word: -1, on: channel)
+            unavailable(why)
+        }
+        guard send(word: listener, on: channel), receiveByte(on: channel) == 1 else {
+            // The filter is in place and nobody answers it: the program must not run.
+            beforeFailing()
+            fail("\(command[0]): the kernel backstop's supervisor did not take the filter's listener", status: 126)
+        }
+        close(listener)  // the supervisor has its copy; the program must not answer its own calls
+        close(channel)
+        Launcher.exec(command, beforeFailing: beforeFailing)
+    }
+
+    /// The supervisor beside the program: answers until no process of the run holds the filter.
+    static func superviseBeside(program: pid_t, channel: Int32) -> Never {
+        ignoreTerminalSignals()
+        // Nothing of the program's input or output is held open here (a reader of its stdout
+        // sees the end when the program ends); stderr stays for the decision lines.
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        if null >= 0 {
+            dup2(null, 0)
+            dup2(null, 1)
+            if null > 2 { close(null) }
+        }
+        let pidfd = sx_pidfd_open(program)
+        func take(_ fd: Int32) -> Int32 {
+            pidfd >= 0 && fd >= 0 ? sx_pidfd_getfd(pidfd, fd) : -1
+        }
+        guard let probe = receiveWord(on: channel) else { _exit(0) }
+        let copy = take(probe)
+        if copy >= 0 { close(copy) }
+        guard send(byte: copy >= 0 ? 1 : 0, on: channel), copy >= 0 else { _exit(0) }
+        guard let word = receiveWord(on: channel) else { _exit(0) }
+        let listener = take(word)
+        _ = send(byte: listener >= 0 ? 1 : 0, on: channel)
+        close(channel)
+        if pidfd >= 0 { close(pidfd) }
+        guard listener >= 0 else { _exit(0) }
+        let supervisor = Supervisor(listener: listener)
+        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        while true {
+            if poll(&fds, 1, -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                supervisor.handleOne()
+                continue
+            }
+            if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { break }
+        }
+        _exit(0)
+    }
+
+    /// The terminal sends these to the whole foreground group: a supervisor that died or stopped
+    /// of them would leave the program without answers. It ends when the program's run does.
+    static func ignoreTerminalSignals() {
+        for number in [SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE] { signal(number, SIG_IGN) }
+    }
+
+    static func send(word: Int32, on channel: Int32) -> Bool {
+        var word = word
+        return write(channel, &word, 4) == 4
+    }
+
+    static func send(byte: UInt8, on channel: Int32) -> Bool {
+        var byte = byte
+        return write(channel, &byte, 1) == 1
+    }
+
+    static func receiveWord(on channel: Int32) -> Int32? {
+        var word: Int32 = 0
+        var got = 0
+        while got < 4 {
+            let n = withUnsafeMutableBytes(of: &word) { read(channel, $0.baseAddress! + got, 4 - got) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            got += n
+        }
+        return word
+    }
+
+    static func receiveByte(on channel: Int32) -> UInt8? {
+        var byte: UInt8 = 0
+        while true {
+            let n = read(channel, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            return n == 1 ? byte : nil
+        }
+    }
+
+    /// Parent mode's child: filter, hand-over, exec. The listener goes to the parent through
+    /// pidfd_getfd, not SCM_RIGHTS: the filter already stops this process's own sendmsg, which
+    /// nobody would answer before the parent holds the listener.
     static func runChild(_ command: [String], channel: Int32, beforeFailing: () -> Void) -> Never {
         let listener = sx_backstop_install()
-        var word: Int32 = listener >= 0 ? listener : -errno
-        guard write(channel, &word, 4) == 4, listener >= 0 else { _exit(126) }
-        var ack: UInt8 = 0
-        guard read(channel, &ack, 1) == 1, ack == 1 else { _exit(126) }
+        guard send(word: listener >= 0 ? listener : -errno, on: channel), listener >= 0 else { _exit(126) }
+        guard receiveByte(on: channel) == 1 else { _exit(126) }
         close(listener)  // the supervisor has its copy; the program must not answer its own calls
         close(channel)
         Launcher.exec(command, beforeFailing: beforeFailing)
@@ -72,13 +192,8 @@ enum Backstop {
     enum Taken { case success(Int32), failure(String) }
 
     static func takeListener(from child: pid_t, channel: Int32) -> Taken {
-        var word: Int32 = 0
-        var got = 0
-        while got < 4 {
-            let n = withUnsafeMutableBytes(of: &word) { read(channel, $0.baseAddress! + got, 4 - got) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return .failure("the child exited before installing the filter") }
-            got += n
+        guard let word = receiveWord(on: channel) else {
+            return .failure("the child exited before installing the filter")
         }
         guard word >= 0 else {
             return .failure("seccomp user notification: \(String(cString: strerror(-word)))")
@@ -93,8 +208,7 @@ enum Backstop {
             if listener < 0 { why = "pidfd_getfd: \(String(cString: strerror(errno)))" }
             close(pidfd)
         }
-        var ack: UInt8 = listener >= 0 ? 1 : 0
-        _ = write(channel, &ack, 1)
+        _ = send(byte: listener >= 0 ? 1 : 0, on: channel)
         return listener >= 0 ? .success(listener) : .failure(why)
     }
 
@@ -160,203 +274,3 @@ enum Backstop {
 
 /// The program's pid, for the signal handler that forwards SIGTERM and SIGHUP to it.
 nonisolated(unsafe) var supervisedChild: pid_t = 0
-
-/// Answers stopped calls with the shim's policy: one Shim per program of the run (the rules
-/// may differ by program).
-final class Supervisor: @unchecked Sendable {
-    let listener: Int32
-    /// Guarded by `shimsLock` (the answering threads share them).
-    private var shims: [String: Shim] = [:]
-    private let shimsLock = Mutex()
-    /// Answers the DNS queries of programs that resolve names themselves.
-    private let services = SupervisorServices()
-    private let workers = WorkerPool()
-    /// Each process's executable and the key of its Shim, with a pidfd that says whether it is
-    /// still the same process (guarded by `shimsLock`): its cmdline is read once.
-    private var processes: [Int32: (pidfd: Int32, executable: [UInt8], key: String)] = [:]
-
-    init(listener: Int32) { self.listener = listener }
-
-    /// Takes one stopped call and answers it on a new thread (the answer may wait on a proxy).
-    func handleOne() {
-        var call = sx_stopped_call()
-        guard sx_backstop_receive(listener, &call) == 0 else { return }  // ENOENT: the caller is gone
-        let stopped = call
-        workers.run { self.respond(to: stopped) }
-    }
-
-    private func respond(to call: sx_stopped_call) {
-        switch answer(call) {
-        case .proceed: _ = sx_backstop_respond(listener, call.id, 0, 0, 1)
-        case .value(let value): _ = sx_backstop_respond(listener, call.id, value, 0, 0)
-        case .error(let errno): _ = sx_backstop_respond(listener, call.id, 0, errno, 0)
-        }
-    }
-
-    func answer(_ call: sx_stopped_call) -> BackstopAnswer {
-        let thread = Int32(bitPattern: call.pid)
-        // The notification names the thread; pidfd_open wants its process (the thread group),
-        // and takes a thread only when it leads one: try that first, /proc only for the others.
-        var process = thread
-        var pidfd = sx_pidfd_open(thread)
-        if pidfd < 0 {
-            process = Supervisor.threadGroup(of: thread) ?? thread
-            pidfd = sx_pidfd_open(process)
-        }
-        guard pidfd >= 0 else { return .error(EPERM) }  // gone already: nobody reads the answer
-        defer { close(pidfd) }
-        let args = [call.args.0, call.args.1, call.args.2, call.args.3, call.args.4, call.args.5]
-        let stopped = StoppedThread(listener: listener, id: call.id, thread: thread, process: process, pidfd: pidfd)
-        return shim(for: process, pidfd: pidfd).answer(StoppedCall(number: call.nr, arch: call.arch, args: args), stopped, services: services)
-    }
-
-    func shim(for process: Int32, pidfd: Int32) -> Shim {
-        let executable = Supervisor.link("/proc/\(process)/exe")
-        shimsLock.lock()
-        // The same process as before (its pidfd not yet readable: it has not exited, so the pid
-        // was not reused) that has not exec'd another program: its Shim, without reading /proc.
-        if let known = processes[process], known.executable == executable, !Supervisor.exited(known.pidfd),
-           let shim = shims[known.key] {
-            shimsLock.unlock()
-            return shim
-        }
-        shimsLock.unlock()
-        let argv0 = Array(Supervisor.contents("/proc/\(process)/cmdline").prefix { $0 != 0 })
-        let key = String(decoding: executable, as: UTF8.self) + "\0" + String(decoding: argv0, as: UTF8.self)
-        shimsLock.lock()
-        defer { shimsLock.unlock() }
-        remember(process, pidfd: pidfd, executable: executable, key: key)
-        if let known = shims[key] { return known }
-        let environment: (String) -> String? = { Environment.get($0) }
-        let shim = Shim(settings: ShimSettings.fromEnvironment(environment),
-                        program: RunningProgram(executable: executable.isEmpty ? argv0 : executable, argv0: argv0),
-                        readFile: Shim.readFile, environment: environment)
-        shim.finishesHandshakes = true
-        shims[key] = shim
-        return shim
-    }
-
-    /// Called with `shimsLock` held. Entries of processes that have exited go when the table grows.
-    private func remember(_ process: Int32, pidfd: Int32, executable: [UInt8], key: String) {
-        let own = fcntl(pidfd, F_DUPFD_CLOEXEC, 0)
-        guard own >= 0 else { return }
-        if let old = processes[process] { close(old.pidfd) }
-        processes[process] = (own, executable, key)
-        if processes.count > 256 {
-            for (pid, entry) in processes where Supervisor.exited(entry.pidfd) {
-                close(entry.pidfd)
-                processes[pid] = nil
-            }
-        }
-    }
-
-    /// A pidfd is readable once its process has exited.
-    static func exited(_ pidfd: Int32) -> Bool {
-        var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, 0) != 0
-    }
-
-    static func threadGroup(of thread: Int32) -> Int32? {
-        let status = String(decoding: contents("/proc/\(thread)/status"), as: UTF8.self)
-        for line in status.split(separator: "\n") where line.hasPrefix("Tgid:") {
-            return Int32(line.dropFirst(5).trimmingCharacters(in: " \t"))
-        }
-        return nil
-    }
-
-    static func link(_ path: String) -> [UInt8] {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink(path, &buffer, buffer.count)
-        return n > 0 ? buffer[0..<n].map { UInt8(bitPattern: $0) } : []
-    }
-
-    static func contents(_ path: String) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        return ProgramFile.read(fd, 0, 4096)
-    }
-}
-
-/// A thread the filter stopped, reached from outside.
-struct StoppedThread: StoppedProgram {
-    let listener: Int32
-    let id: UInt64
-    let thread: Int32
-    let process: Int32
-    let pidfd: Int32
-
-    func read(_ address: UInt64, _ count: Int) -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let n = bytes.withUnsafeMutableBytes { sx_read_process_memory(thread, address, $0.baseAddress, count) }
-        return n == count ? bytes : nil
-    }
-
-    func copyDescriptor(_ fd: Int32) -> Int32 {
-        let copy = sx_pidfd_getfd(pidfd, fd)
-        return copy >= 0 ? copy : -errno
-    }
-
-    func stillWaiting() -> Bool { sx_backstop_still_waiting(listener, id) != 0 }
-
-    /// The working directory is the whole supervisor's: one answering thread at a time here.
-    static let directoryLock = Mutex()
-
-    func inProgramDirectory(_ body: () -> Int32) -> Int32 {
-        StoppedThread.directoryLock.lock()
-        defer { StoppedThread.directoryLock.unlock() }
-        let here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard here >= 0, chdir("/proc/\(process)/cwd") == 0 else {
-            if here >= 0 { close(here) }
-            errno = EACCES
-            return -1
-        }
-        let result = body()
-        let saved = errno
-        _ = fchdir(here)
-        close(here)
-        errno = saved
-        return result
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> Substring {
-        var s = self
-        while let c = s.first, set.contains(c) { s = s.dropFirst() }
-        while let c = s.last, set.contains(c) { s = s.dropLast() }
-        return s
-    }
-}
-
-/// A pthread mutex with a stable address.
-final class Mutex: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init() { pthread_mutex_init(mutex, nil) }
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-}
-
-/// Runs a closure on a detached thread.
-enum Detached {
-    final class Job {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
-    /// False when no thread could be made (the caller then runs it itself).
-    static func run(_ body: @escaping () -> Void) -> Bool {
-        let job = Unmanaged.passRetained(Job(body)).toOpaque()
-        var thread = pthread_t()
-        let made = pthread_create(&thread, nil, { raw in
-            Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, job)
-        guard made == 0 else {
-            Unmanaged<Job>.fromOpaque(job).release()
-            return false
-        }
-        pthread_detach(thread)
-        return true
-    }
-}

@@ -88,6 +88,10 @@ extension ExplainCommand {
     /// What the shim would do, from the same function it calls (TrafficVerdict); a name is
     /// first resolved as the shim would: /etc/hosts, the proxy, or (not in strict mode) locally.
     func verdict(_ target: RouteTarget, _ policy: TrafficPolicy, _ rules: RuleSet) -> Verdict {
+        ExplainCommand.verdict(target, policy, rules, udp: udp)
+    }
+
+    static func verdict(_ target: RouteTarget, _ policy: TrafficPolicy, _ rules: RuleSet, udp: Bool) -> Verdict {
         var attempt = TrafficAttempt(transport: udp ? .udp : .tcp, address: target.address, port: target.port)
         if let name = target.name {
             if let (addresses, _) = HostsFile(text: Shim.readFile("/etc/hosts") ?? []).addresses(of: name) {

@@ -5,6 +5,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "check": CheckCommand.main(Array(arguments.dropFirst()))
 case "explain": ExplainCommand.main(Array(arguments.dropFirst()))
+case "doctor": DoctorCommand.main(Array(arguments.dropFirst()))
 case "on": ShellMode.main(true, Array(arguments.dropFirst()))
 case "off": ShellMode.main(false, Array(arguments.dropFirst()))
 default:

@@ -1,0 +1,181 @@
+"""socksify doctor: each verdict against real proxies (microsocks, danted, tinyproxy), a dead
+port, wrong and missing credentials, the project test server's fault modes, a rules file with a
+chain and a missing password, and the programs it inspects (dynamic, static, missing).
+
+Run:  python3 -m pytest IntegrationTests/test_doctor.py -q
+"""
+
+import os
+import shutil
+
+import pytest
+
+from conftest import Danted, SOCKSIFY_BIN, clean_env, dead_port, run
+
+BUSYBOX_STATIC = "/bin/busybox"
+
+
+def doctor(*args, env=None, timeout=60):
+    r = run([SOCKSIFY_BIN, "doctor"] + [str(a) for a in args], env=clean_env(env), timeout=timeout)
+    assert "Traceback" not in r.stderr and "Fatal error" not in r.stderr, r
+    return r
+
+
+def lines(r, tag):
+    return [l.strip()[len(tag):].strip() for l in r.stdout.splitlines() if l.strip().startswith(tag)]
+
+
+def has(r, tag, text):
+    return any(text in l for l in lines(r, tag))
+
+
+@pytest.fixture(scope="module")
+def danted_login(log_dir):
+    d = Danted(log_dir, user="sxdoctor", password="s3cret")
+    yield d
+    d.stop()
+
+
+def test_microsocks_with_a_target_and_a_program(microsocks, target):
+    r = doctor("-p", microsocks.url("socks5h"), "--target", "127.0.0.1:%d" % target.port, "--proxy-loopback", "curl")
+    assert r.returncode == 0, r
+    assert has(r, "ok", "reachable: TCP connect in"), r
+    assert has(r, "ok", "speaks SOCKS5: handshake in"), r
+    assert has(r, "ok", "resolves names"), r
+    assert has(r, "-", "accepts: no authentication"), r
+    assert has(r, "-", "does not carry UDP (UDP ASSOCIATE: command not supported (0x07))"), r
+    assert has(r, "-", "does not take BIND"), r
+    assert has(r, "-", "does not take a pipelined handshake"), r
+    assert has(r, "ok", "dynamically linked: the library"), r
+    assert has(r, "ok", "reached 127.0.0.1:%d through socks5h 127.0.0.1:%d" % (target.port, microsocks.port)), r
+    assert r.stdout.splitlines()[-1] == "verdict: ok, everything checked works", r
+    assert r.stderr == "", r
+
+
+def test_danted_carries_udp_and_bind(danted):
+    r = doctor("-p", danted.url())
+    assert r.returncode == 0, r
+    assert has(r, "-", "carries UDP (UDP ASSOCIATE granted"), r
+    assert has(r, "-", "takes BIND"), r
+    assert not lines(r, "FAIL"), r
+
+
+def test_a_dead_port_is_a_problem():
+    port = dead_port()
+    r = doctor("-p", "socks5://127.0.0.1:%d" % port)
+    assert r.returncode == 1, r
+    assert has(r, "FAIL", "not reachable: cannot reach the proxy: Connection refused (ECONNREFUSED)"), r
+    assert r.stdout.splitlines()[-1].startswith("verdict: 1 problem: proxy socks5 127.0.0.1:%d: not reachable" % port), r
+
+
+@pytest.mark.parametrize("proxy_fixture", ["microsocks_auth", "danted_login"])
+def test_credentials(proxy_fixture, request):
+    proxy = request.getfixturevalue(proxy_fixture)
+    right = doctor("-p", proxy.url())
+    assert right.returncode == 0, right
+    assert has(right, "ok", "takes the username and password"), right
+    assert has(right, "ok", "(username/password)"), right
+    assert has(right, "-", "accepts: username/password"), right
+    wrong = doctor("-p", proxy.url(password="wrong"))
+    assert wrong.returncode == 1 and has(wrong, "FAIL", "refuses the username and password (status"), wrong
+    missing = doctor("-p", "socks5://%s" % proxy.address)
+    assert missing.returncode == 1 and has(missing, "FAIL", "wants a login: give user:password in the URL"), missing
+
+
+@pytest.mark.parametrize("mode,expected", [
+    ("silent", "no SOCKS5 greeting: timed out waiting for the proxy's reply"),
+    ("close", "does not speak SOCKS5: proxy closed the connection"),
+    ("garbage", "does not speak SOCKS5: malformed reply from the proxy: method selection has version"),
+    ("badversion", "does not speak SOCKS5: malformed reply"),
+    ("noacceptable", "wants a login"),
+    ("truncated", "does not answer a SOCKS5 request: proxy closed the connection after 3 of"),
+    ("badreply", "does not answer a SOCKS5 request: malformed reply"),
+])
+def test_fault_modes(socks_server, mode, expected):
+    s = socks_server(mode=mode)
+    r = doctor("-p", "socks5h://127.0.0.1:%d" % s.port, "--timeout", "0.5", timeout=30)
+    assert r.returncode == 1, r
+    assert has(r, "FAIL", expected), r
+
+
+def test_a_proxy_that_takes_no_names_fails_for_socks5h_only(socks_server):
+    s = socks_server(mode="reply=8")
+    r = doctor("-p", "socks5h://127.0.0.1:%d" % s.port)
+    assert r.returncode == 1 and has(r, "FAIL", "takes no names (address type not supported (0x08)): use socks5://"), r
+    r = doctor("-p", "socks5://127.0.0.1:%d" % s.port)
+    assert r.returncode == 0 and has(r, "-", "takes no names"), r
+
+
+def test_a_proxy_whose_rules_refuse_the_probe_is_a_warning(socks_server):
+    s = socks_server(mode="reply=2")
+    r = doctor("-p", "socks5h://127.0.0.1:%d" % s.port)
+    assert r.returncode == 0 and has(r, "warn", "could not tell whether it resolves names: its own rules refuse"), r
+    assert r.stdout.splitlines()[-1] == "verdict: ok, with 1 warning above", r
+
+
+def test_pipelining(socks_server, microsocks):
+    s = socks_server()
+    r = doctor("-p", "socks5h://127.0.0.1:%d" % s.port)
+    assert r.returncode == 0 and has(r, "-", "takes a pipelined handshake (pipeline in the rules file"), r
+    r = doctor("-p", "socks5h://127.0.0.1:%d?pipeline=1" % microsocks.port)
+    assert r.returncode == 1 and has(r, "FAIL", "does not take a pipelined handshake"), r
+
+
+def test_socks4(socks_server):
+    s = socks_server()
+    for scheme in ("socks4", "socks4a"):
+        r = doctor("-p", "%s://127.0.0.1:%d" % (scheme, s.port))
+        assert r.returncode == 0 and has(r, "ok", "speaks SOCKS4"), r
+        assert has(r, "-", "SOCKS4 carries no UDP"), r
+
+
+def test_http_proxies(tinyproxy, tinyproxy_auth, target):
+    r = doctor("-p", tinyproxy.url(), "--target", "127.0.0.1:%d" % target.port, "--proxy-loopback")
+    assert r.returncode == 0 and has(r, "ok", "speaks HTTP CONNECT"), r
+    assert has(r, "ok", "reached 127.0.0.1:%d through http 127.0.0.1:%d" % (target.port, tinyproxy.port)), r
+    r = doctor("-p", tinyproxy_auth.url())
+    assert r.returncode == 0 and has(r, "ok", "takes the username and password"), r
+    r = doctor("-p", "http://%s" % tinyproxy_auth.address)
+    assert r.returncode == 1 and has(r, "FAIL", "proxy wants a login"), r
+
+
+def test_a_rules_file_with_a_chain_and_a_missing_password(danted, microsocks, target, tmp_path):
+    conf = tmp_path / "rules.conf"
+    conf.write_text("proxy first %s\nproxy second %s\n"
+                    "proxy locked socks5://bob@127.0.0.1:%d password-env SX_DOCTOR_UNSET\n"
+                    "rule app curl via locked\n"
+                    "default chain first second\n" % (danted.url(), microsocks.url(), dead_port()))
+    r = doctor("-c", conf, "--target", "127.0.0.1:%d" % target.port, "--proxy-loopback", "wget")
+    assert r.returncode == 0, r
+    assert "proxy second (socks5 127.0.0.1:%d), line 2" % microsocks.port in r.stdout, r
+    assert has(r, "ok", "reachable (through socks5 127.0.0.1:%d): TCP connect in" % danted.port), r
+    assert has(r, "ok", "reached 127.0.0.1:%d through first > second" % target.port), r
+    assert "locked" not in r.stdout, "curl's rule is not wget's\n" + r.stdout
+    r = doctor("-c", conf, "curl")
+    assert r.returncode == 1, r
+    assert has(r, "FAIL", "no password for it: "), r
+
+
+def test_programs(microsocks):
+    r = doctor("-p", microsocks.url(), "no-such-program-here")
+    assert r.returncode == 1 and has(r, "FAIL", "no-such-program-here: not found"), r
+    if os.path.exists(BUSYBOX_STATIC):
+        r = doctor("-p", microsocks.url(), BUSYBOX_STATIC)
+        assert r.returncode == 0 and has(r, "ok", "is statically linked: the kernel backstop holds its connections"), r
+        r = doctor("-p", microsocks.url(), BUSYBOX_STATIC, env={"SOCKSIFY_NO_BACKSTOP": "1"})
+        assert r.returncode == 1 and has(r, "FAIL", "SOCKSIFY_NO_BACKSTOP is set"), r
+
+
+def test_a_target_that_cannot_be_reached(microsocks):
+    port = dead_port()
+    r = doctor("-p", microsocks.url(), "--target", "127.0.0.1:%d" % port, "--proxy-loopback")
+    assert r.returncode == 1 and has(r, "FAIL", "not reached through socks5 127.0.0.1:%d: proxy refused: connection refused" % microsocks.port), r
+    r = doctor("-p", microsocks.url(), "--target", "127.0.0.1:%d" % port)
+    assert r.returncode == 1 and has(r, "FAIL", "goes direct (loopback), and is not reachable: Connection refused"), r
+
+
+def test_usage_errors():
+    r = doctor("-p", "socks5://127.0.0.1:1", "--target", "nohostport")
+    assert r.returncode == 2 and "HOST:PORT" in r.stderr, r
+    r = doctor("-p", "ftp://x:1")
+    assert r.returncode == 2 and r.stdout == "", r

@@ -1,0 +1,88 @@
+import Glibc
+import SocksifyCore
+import SocksifyLibc
+
+/// Whether socksify can reach a program: the library (a dynamically linked program), the
+/// kernel backstop (static, Go, 32-bit), or neither (setuid, file capabilities, another
+/// machine, a snap or flatpak sandbox), and what then happens.
+enum ProgramDiagnosis {
+    static func run(_ program: String, report: DoctorReport) {
+        guard let path = ProgramCheck.resolve(program), access(path, X_OK) == 0 else {
+            report.section("program \(program)")
+            report.add(.problem, "\(program): not found (or not executable) on PATH")
+            return
+        }
+        let resolved = LibraryLocator.absolute(path) ?? path
+        report.section("program \(program)" + (resolved == program ? "" : " (\(resolved))"))
+        if let sandbox = sandbox(path: path, resolved: resolved) {
+            report.add(.problem, sandbox)
+            return
+        }
+        guard let (obstacle, message) = ProgramCheck.obstacle(path) else {
+            if let library = LibraryLocator.find() {
+                report.add(.ok, "dynamically linked: the library (\(library)) loads into it and carries its connections")
+            } else {
+                report.add(.problem, "dynamically linked, but the library libsocksify-preload.so is not next to socksify, in ../lib/socksify/ or at $\(LibraryLocator.overrideVariable)")
+            }
+            return
+        }
+        guard obstacle.backstopCarries else {
+            report.add(.problem, message + "; socksify refuses to start it (exit 126)" + advice(obstacle))
+            return
+        }
+        switch backstopAvailability() {
+        case .none:
+            let placement = SupervisorPlacement.current == .beside
+                ? "beside it: it keeps socksify's pid" : "as its parent (Yama ptrace_scope): it gets a pid of its own"
+            report.add(.ok, "\(obstacle.what): the kernel backstop holds its connections (seccomp user notification works here; the supervisor runs \(placement))")
+            if Backstop.switchedOff { report.add(.problem, "but $\(Backstop.offVariable) is set: socksify will refuse it (exit 126)") }
+        case .some(let why):
+            report.add(.problem, message + "; and the kernel backstop is unavailable here (\(why)): socksify refuses to start it (exit 126)")
+        }
+    }
+
+    /// Snap and flatpak programs start through a confined launcher that a preloaded library
+    /// never reaches (snap-confine is setuid root; flatpak's bubblewrap sandbox has neither the
+    /// library nor socksify's variables).
+    static func sandbox(path: String, resolved: String) -> String? {
+        if path.hasPrefix("/snap/") || resolved.hasSuffix("/snap") {
+            return "a snap: snap-confine (setuid root) starts it confined, without LD_PRELOAD, and under no_new_privs it could not start at all; socksify cannot reach it: use the program's own proxy setting, or a deb of it"
+        }
+        if path.contains("/flatpak/exports/bin/") || resolved.hasSuffix("/flatpak") {
+            return "a flatpak: its sandbox holds neither the library nor socksify's variables; socksify cannot reach it: use the program's own proxy setting (or flatpak override --env=... for a program that reads ALL_PROXY)"
+        }
+        return nil
+    }
+
+    static func advice(_ obstacle: PreloadObstacle) -> String {
+        switch obstacle {
+        case .setID, .fileCapabilities:
+            return " (the kernel backstop would run it without its privileges): use the program's own proxy setting, or run socksify as root"
+        default:
+            return ""
+        }
+    }
+
+    /// Nil when a process can install the backstop's filter here, else why not. Tried in a
+    /// child that exits at once (the filter cannot be taken off again).
+    static func backstopAvailability() -> String? {
+        var pipe: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pipe) == 0 else { return "pipe: \(String(cString: strerror(errno)))" }
+        let child = fork()
+        if child == 0 {
+            let listener = sx_backstop_install()
+            var word: Int32 = listener >= 0 ? 0 : errno
+            _ = write(pipe[1], &word, 4)
+            _exit(0)
+        }
+        close(pipe[1])
+        defer { close(pipe[0]) }
+        guard child > 0 else { return "fork: \(String(cString: strerror(errno)))" }
+        var word: Int32 = -1
+        let n = read(pipe[0], &word, 4)
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        guard n == 4 else { return "the test process died" }
+        return word == 0 ? nil : "seccomp user notification: \(String(cString: strerror(word)))"
+    }
+}

@@ -1,0 +1,105 @@
+import Glibc
+import SocksifyCore
+
+/// `doctor --target HOST:PORT`: the program's connection to HOST:PORT made as the library would
+/// make it (the same verdict, the same rule, the same proxies in the same order), then closed.
+struct TargetCheck {
+    let host: String
+    let port: UInt16
+    let rules: RuleSet
+    let policy: TrafficPolicy
+    let timeouts: Timeouts
+    let report: DoctorReport
+
+    func run() {
+        report.section("target \(host):\(port)")
+        var target = RouteTarget(port: port)
+        if let address = IPAddress.parse(host) {
+            target.address = address
+        } else if let name = HostName.normalized(Array(host.utf8)) {
+            target.name = name
+        } else {
+            report.add(.problem, "'\(host)' is not a host name or address")
+            return
+        }
+        switch ExplainCommand.verdict(target, policy, rules, udp: false) {
+        case .nameRefused(let why):
+            report.add(.warning, "socksify refuses the name lookup: \(why)")
+        case .traffic(.refuse(let errno, let why)):
+            report.add(.warning, "socksify refuses it (\(ErrnoName.name(errno))): \(why)")
+        case .traffic(.direct(let why)):
+            direct(why)
+        case .traffic(.proxy(let action, _)):
+            switch action {
+            case .direct: direct("")
+            case .block: report.add(.warning, "the rules block it: the program gets ECONNREFUSED")
+            case .via(let p): _ = through([p])
+            case .chain(let list): _ = through(list)
+            case .failover(let list):
+                for (i, p) in list.enumerated() where through([p], last: i == list.count - 1) { return }
+            }
+        }
+    }
+
+    /// The destination as the last proxy gets it: the name when the rules let the proxy
+    /// resolve it (HTTP always), else the address this machine's resolver gives.
+    private func destination(for last: ProxySpec) -> SocksDestination? {
+        if IPAddress.parse(host) != nil { return ProxyRoute.destination(host, port: port) }
+        if last.proto == .http || policy.router.resolvesRemotely(HostName.normalized(Array(host.utf8)) ?? []) {
+            return ProxyRoute.destination(host, port: port)
+        }
+        return LocalLookup.first(host, port: port).map { SocksDestination($0) }
+    }
+
+    /// Through these proxies (a chain, or one); a failure is a problem only on the last try.
+    private func through(_ indices: [Int], last: Bool = true) -> Bool {
+        let chain = indices.map { rules.proxies[$0].spec }
+        let names = indices.map { rules.proxies[$0].name.isEmpty ? rules.proxies[$0].spec.displayName : String(decoding: rules.proxies[$0].name, as: UTF8.self) }
+            .joined(separator: " > ")
+        let failed: DoctorReport.Level = last ? .problem : .warning
+        guard let destination = destination(for: chain[chain.count - 1]) else {
+            report.add(failed, "cannot resolve \(host) here (the rules resolve it locally)")
+            return false
+        }
+        guard case .success(let first) = ProxyAddress.resolve(chain[0]) else {
+            report.add(failed, "cannot resolve the proxy host \(chain[0].host)")
+            return false
+        }
+        let fd = socket(first.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let clock = Stopwatch()
+        do {
+            try ProxyTunnel.open(fd: fd, chain: chain, firstEndpoint: first, destination: destination, timeouts: timeouts)
+            report.add(.ok, "reached \(destination.address.text):\(port) through \(names) in \(clock.milliseconds)")
+            return true
+        } catch {
+            report.add(failed, "not reached through \(names): \(error.reason)" + (last ? "" : "; failover tries the next"))
+            return false
+        }
+    }
+
+    private func direct(_ why: String) {
+        guard let endpoint = LocalLookup.first(host, port: port) else {
+            report.add(.problem, "goes direct\(why), but \(host) does not resolve here")
+            return
+        }
+        let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let clock = Stopwatch()
+        do {
+            try ProxyTunnel.connectToProxy(fd: fd, target: endpoint, timeouts: timeouts)
+            report.add(.ok, "goes direct\(why): reached \(endpoint.address.text):\(port) in \(clock.milliseconds)")
+        } catch {
+            let reason = error.reason.replacingPrefix("cannot reach the proxy: ", with: "")
+            report.add(.problem, "goes direct\(why), and is not reachable: \(reason)")
+        }
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String, with other: String) -> String {
+        hasPrefix(prefix) ? other + dropFirst(prefix.count) : self
+    }
+}

@@ -53,6 +53,33 @@ def test_version(socksify):
     assert r.returncode == 0 and r.stdout.startswith("socksify "), r
 
 
+SUBCOMMANDS = ["check", "explain", "doctor", "on", "off"]
+
+
+def test_help_lists_the_subcommands_as_subcommands(socksify):
+    r = run([socksify.bin, "--help"])
+    assert r.returncode == 0, r
+    listed = r.stdout.split("SUBCOMMANDS:")[1]
+    for name in SUBCOMMANDS:
+        assert "\n  %s " % name in listed, (name, r.stdout)
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+@pytest.mark.parametrize("how", ["--help", "-h", "help"])
+def test_each_subcommand_has_its_own_help(socksify, name, how):
+    argv = [socksify.bin, "help", name] if how == "help" else [socksify.bin, name, how]
+    r = run(argv)
+    assert r.returncode == 0 and r.stdout.startswith("OVERVIEW: "), r
+    assert "USAGE: socksify %s" % name in r.stdout, r
+
+
+def test_a_program_named_like_a_subcommand_runs_after_the_separator(socksify, tmp_path):
+    (tmp_path / "check").write_text("#!/bin/sh\necho ran check\n")
+    (tmp_path / "check").chmod(0o755)
+    r = socksify.run([tmp_path / "check"], proxy=proxy_url())
+    assert r.returncode == 0 and r.stdout == "ran check\n", r
+
+
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_a_log_file_keeps_the_decisions_of_a_program_without_stderr(socksify, microsocks, target, tmp_path, how):
     """--log FILE (or SOCKSIFY_LOG): every decision line, with the process id, even from a

@@ -4,7 +4,8 @@ import SocksifyCore
 /// `socksify check [FILE]`: validates a rules file the way the shim will read it.
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "socksify check",
+        commandName: "check",
+        _superCommandName: "socksify",
         abstract: "Check a rules file and report every problem with file:line:column and a hint.")
 
     @Argument(help: ArgumentHelp("The rules file (default: the one socksify would use).", valueName: "file"))

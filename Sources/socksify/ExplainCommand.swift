@@ -5,7 +5,8 @@ import SocksifyCore
 /// `socksify explain PROGRAM HOST[:PORT]`: which rule matches, and what would happen.
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "socksify explain",
+        commandName: "explain",
+        _superCommandName: "socksify",
         abstract: "Show which rule a program's connection matches and what socksify would do with it.")
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The rules file (default: the one socksify would use).", valueName: "file"))

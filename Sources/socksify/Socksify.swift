@@ -6,17 +6,20 @@ struct Socksify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "socksify",
         abstract: "Run a program with its TCP connections carried through a SOCKS or HTTP proxy.",
+        usage: """
+            socksify [<options>] [--] <program> [<argument> ...]
+            socksify <subcommand> [<subcommand options>]
+            """,
         discussion: """
             The proxy is a URL: socks5://, socks5h://, socks4://, socks4a:// or http:// (HTTP \
             CONNECT; names always go to the proxy), with an optional \
             user:password@ and an IPv6 host in brackets (socks5://[::1]:1080). Without --proxy, \
             a rules file decides (--config, $SOCKSIFY_CONFIG, ~/.config/socksify/config, \
             /etc/socksify.conf) unless $SOCKSIFY_PROXY is set. Loopback destinations go direct \
-            unless --proxy-loopback.
-
-            Also: socksify check [FILE]   and   socksify explain PROGRAM HOST[:PORT]
+            unless --proxy-loopback. A program named like a subcommand runs after --.
             """,
-        version: "socksify 0.9.0"
+        version: "socksify 0.9.0",
+        subcommands: [CheckCommand.self, ExplainCommand.self, DoctorCommand.self, ShellOnCommand.self, ShellOffCommand.self]
     )
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Proxy URL, e.g. socks5://127.0.0.1:1080.", valueName: "url"))

@@ -1,13 +1,20 @@
 // socksify [options] [--] PROGRAM [ARGS...]: everything from PROGRAM on belongs to the program,
 // so `socksify curl -v URL` gives -v to curl. The split happens before option parsing.
-// `socksify check`, `explain`, `on` and `off` are subcommands (run a program named so with `--`).
+// `socksify check`, `explain`, `doctor`, `on`, `off` and `help` are subcommands (run a program
+// named so with `--`). They are declared on `Socksify` for --help, the man page and the
+// completions, and handed their words here, so the root's options never read theirs.
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "check": CheckCommand.main(Array(arguments.dropFirst()))
 case "explain": ExplainCommand.main(Array(arguments.dropFirst()))
 case "doctor": DoctorCommand.main(Array(arguments.dropFirst()))
-case "on": ShellMode.main(true, Array(arguments.dropFirst()))
-case "off": ShellMode.main(false, Array(arguments.dropFirst()))
+case "on", "off":
+    let rest = Array(arguments.dropFirst())
+    if rest.contains("--help") || rest.contains("-h") {
+        Socksify.main(["help", arguments[0]])
+    }
+    ShellMode.main(arguments[0] == "on", rest)
+case "help": Socksify.main(arguments)  // socksify help doctor
 default:
     let split = CommandLineSplit(arguments, optionsWithValue: Socksify.optionsWithValue)
     if var quick = QuickOptions.parse(split.own, program: split.program) {

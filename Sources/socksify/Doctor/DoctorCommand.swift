@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import SocksifyCore
+import SocksifyLibc
 
 /// `socksify doctor`: whether each proxy the rules use works, whether socksify can reach the
 /// program, and (with --target) whether the program's connection would get there. One line per

@@ -1,5 +1,6 @@
 import Glibc
 import SocksifyCore
+import SocksifyLibc
 
 /// What `socksify doctor` found: one line per finding, printed as it is found, then a verdict.
 /// Only `problem` lines make the exit status non-zero: they are what the run needs and lacks.

@@ -1,5 +1,6 @@
 import Glibc
 import SocksifyCore
+import SocksifyLibc
 
 /// Asks one proxy, on connections of its own, what the run needs of it: is it reachable, does
 /// it speak the protocol its URL says, does it take the login, does it resolve names (a CONNECT
@@ -23,7 +24,7 @@ struct ProxyProbe {
         }
         let clock = Stopwatch()
         let fd: Int32
-        do {
+        do throws(SocksError) {
             fd = try route.connect()
         } catch {
             report.add(.problem, "not reachable: \(error.reason)")
@@ -44,7 +45,7 @@ struct ProxyProbe {
         defer { close(fd) }
         var transport = route.transport(fd)
         let clock = Stopwatch()
-        do {
+        do throws(SocksError) {
             try ClientHandshake.negotiateSocks5Method(over: &transport, credentials: proxy.credentials)
         } catch {
             report.add(.problem, loginProblem(error))
@@ -52,7 +53,7 @@ struct ProxyProbe {
             return
         }
         let login = proxy.credentials == nil ? "no authentication" : "username/password"
-        do {
+        do throws(SocksError) {
             _ = try ClientHandshake.socks5Request(over: &transport, Socks5Request(command: .connect, destination: ProxyProbe.nameProbe))
             report.add(.ok, "speaks SOCKS5: handshake in \(clock.milliseconds) (\(login))")
             names(reply: .succeeded)
@@ -95,7 +96,7 @@ struct ProxyProbe {
             defer { close(fd) }
             var transport = route.transport(fd)
             var reply: [UInt8] = []
-            do {
+            do throws(SocksError) {
                 try transport.send(try Socks5Greeting(methods: [method]).encode())
                 try transport.receive(into: &reply, total: 2)
             } catch {
@@ -128,7 +129,7 @@ struct ProxyProbe {
         defer { close(fd) }
         var transport = route.transport(fd)
         let any = SocksDestination(.ip(.v4(IPv4Address(0))), port: 0)
-        do {
+        do throws(SocksError) {
             try ClientHandshake.negotiateSocks5Method(over: &transport, credentials: proxy.credentials)
             let bound = try ClientHandshake.socks5Request(over: &transport, Socks5Request(command: command, destination: any))
             report.add(.note, "\(carries) (\(name) granted, at \(bound.address.text):\(bound.port))")
@@ -149,7 +150,7 @@ struct ProxyProbe {
         var transport = route.transport(fd, milliseconds: min(1000, route.timeouts.handshakeMilliseconds))
         var pipelined = proxy
         pipelined.pipeline = true
-        do {
+        do throws(SocksError) {
             try ClientHandshake.connect(over: &transport, proxy: pipelined, to: ProxyProbe.nameProbe)
         } catch {
             if case .socks5Refused = error {} else {
@@ -168,7 +169,7 @@ struct ProxyProbe {
         var transport = route.transport(fd)
         let clock = Stopwatch()
         let remote = proxy.proto == .socks4a
-        do {
+        do throws(SocksError) {
             try ClientHandshake.connect(over: &transport, proxy: proxy, to: remote ? ProxyProbe.nameProbe : ProxyProbe.addressProbe)
             report.add(.ok, "speaks SOCKS4: handshake in \(clock.milliseconds)")
             if remote { report.add(.ok, "resolves names (it looked up localhost and reached port 9)") }
@@ -191,7 +192,7 @@ struct ProxyProbe {
         defer { close(fd) }
         var transport = route.transport(fd)
         let clock = Stopwatch()
-        do {
+        do throws(SocksError) {
             try ClientHandshake.connect(over: &transport, proxy: proxy, to: ProxyProbe.nameProbe)
             report.add(.ok, "speaks HTTP CONNECT: answered in \(clock.milliseconds) (localhost:9 connected)")
         } catch {

@@ -1,5 +1,6 @@
 import Glibc
 import SocksifyCore
+import SocksifyLibc
 
 /// How doctor reaches one proxy: directly, or (a chain's later hop) through the proxies before
 /// it, as the library would. Each probe opens a connection of its own.

@@ -1,5 +1,6 @@
 import Glibc
 import SocksifyCore
+import SocksifyLibc
 
 /// `doctor --target HOST:PORT`: the program's connection to HOST:PORT made as the library would
 /// make it (the same verdict, the same rule, the same proxies in the same order), then closed.
@@ -69,7 +70,7 @@ struct TargetCheck {
         guard fd >= 0 else { return false }
         defer { close(fd) }
         let clock = Stopwatch()
-        do {
+        do throws(SocksError) {
             try ProxyTunnel.open(fd: fd, chain: chain, firstEndpoint: first, destination: destination, timeouts: timeouts)
             report.add(.ok, "reached \(destination.address.text):\(port) through \(names) in \(clock.milliseconds)")
             return true
@@ -88,7 +89,7 @@ struct TargetCheck {
         guard fd >= 0 else { return }
         defer { close(fd) }
         let clock = Stopwatch()
-        do {
+        do throws(SocksError) {
             try ProxyTunnel.connectToProxy(fd: fd, target: endpoint, timeouts: timeouts)
             report.add(.ok, "goes direct\(why): reached \(endpoint.address.text):\(port) in \(clock.milliseconds)")
         } catch {
@@ -100,6 +101,6 @@ struct TargetCheck {
 
 extension String {
     func replacingPrefix(_ prefix: String, with other: String) -> String {
-        hasPrefix(prefix) ? other + dropFirst(prefix.count) : self
+        hasPrefix(prefix) ? other + String(dropFirst(prefix.count)) : self
     }
 }

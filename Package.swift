@@ -67,7 +67,7 @@ let package = Package(
             ],
             // The launcher runs before every wrapped program: a static stdlib spares it loading
             // and relocating the Swift runtime's shared libraries.
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"])]
+            linkerSettings: [.unsafeFlags(["-static-executable", "-l_FoundationCollections", "-l_FoundationCShims"])]
         ),
         .testTarget(name: "SocksifyCoreTests", dependencies: ["SocksifyCore"]),
         // Measures a rule lookup with a large rules file (bench/rules.sh runs it in release).

@@ -3,8 +3,12 @@
 #
 #  1. Instructions executed by /bin/true (valgrind --tool=callgrind, total "Collected"),
 #     bare and with each library preloaded: socksify, tsocks, torsocks, proxychains-ng, Dante.
-#  2. Wall-clock median of RUNS runs (default 200; hyperfine if installed, else a python loop)
-#     for /bin/true, `socksify -p … /bin/true`, `proxychains4 -q -f conf /bin/true`.
+#  2. The launcher's own work: instructions of `socksify -p … /nonexistent` (all of the launch
+#     but the exec, which callgrind cannot follow into the program) and the page faults (minor,
+#     from wait4's rusage, median) of each command of 3.
+#  3. Wall-clock median of RUNS runs (default 200; one hyperfine run for all the commands if
+#     installed, else a python loop) for /bin/true, `socksify -p … /bin/true`,
+#     `proxychains4 -q -f conf /bin/true`.
 #
 # Env: SOCKSIFY_BIN, SOCKSIFY_LIB (see common.sh), RUNS (default 200),
 #      NO_HYPERFINE=1 to use the python timing loop even when hyperfine is installed.
@@ -94,6 +98,21 @@ PY
 fi
 echo
 
+# ---------------------------------------------------------------- the launcher's own work
+echo "== startup: the launcher's own instructions (callgrind, everything but the exec) =="
+if [ -z "$VALGRIND" ] || [ -z "$SOCKSIFY_BIN" ]; then
+    echo "  skipped: needs valgrind and the launcher"
+else
+    # The launcher is a static executable; valgrind 3.19 cannot read its DWARF 5 either.
+    cg_bin="$TMP/socksify-nodebug"
+    strip -g -o "$cg_bin" "$SOCKSIFY_BIN" 2>/dev/null || cg_bin="$SOCKSIFY_BIN"
+    SOCKSIFY_LIBRARY="$SOCKSIFY_LIB" "$VALGRIND" --tool=callgrind --callgrind-out-file=/dev/null \
+        --log-file="$TMP/launcher.log" "$cg_bin" -q -p "$PROXY_URL" -- /nonexistent/true >/dev/null 2>&1
+    count="$(awk '/Collected :/ { s += $NF } END { print s + 0 }' "$TMP/launcher.log")"
+    printf '  %-44s %14s\n' "socksify -p … /nonexistent (exits 127)" "$(printf "%'d" "$count")"
+fi
+echo
+
 # ---------------------------------------------------------------- wall clock
 echo "== startup: wall clock, median of $RUNS runs =="
 names=() cmds=()
@@ -118,21 +137,18 @@ fi
 results="$TMP/wall.tsv"
 : > "$results"
 if [ "${NO_HYPERFINE:-0}" != 1 ] && command -v hyperfine >/dev/null; then
-    method="hyperfine -N"
-    # one hyperfine call per command, so a failing command loses only its own row
-    for i in "${!cmds[@]}"; do
-        if hyperfine -N --warmup 20 --runs "$RUNS" --style none --export-json "$TMP/hf.json" "${cmds[$i]}" \
-                >"$TMP/hf.log" 2>&1; then
-            python3 - "$TMP/hf.json" "${names[$i]}" >> "$results" <<'PY'
+    method="hyperfine -N, one run of all the commands"
+    if hyperfine -N --warmup 20 --runs "$RUNS" --style none --export-json "$TMP/hf.json" "${cmds[@]}" \
+            >"$TMP/hf.log" 2>&1; then
+        python3 - "$TMP/hf.json" "${names[@]}" >> "$results" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print(f"{sys.argv[2]}\t{r['median'] * 1e6:.1f}")
+for name, r in zip(sys.argv[2:], json.load(open(sys.argv[1]))["results"]):
+    print(f"{name}\t{r['median'] * 1e6:.1f}")
 PY
-        else
-            note "hyperfine failed for ${cmds[$i]}:"; tail -n 5 "$TMP/hf.log" >&2
-            printf '%s\tFAILED\n' "${names[$i]}" >> "$results"
-        fi
-    done
+    else
+        note "hyperfine failed:"; tail -n 5 "$TMP/hf.log" >&2
+        for n in "${names[@]}"; do printf '%s\tFAILED\n' "$n" >> "$results"; done
+    fi
 else
     method="python3 posix_spawn loop (hyperfine not installed)"
     python3 - "$RUNS" "${#names[@]}" "${names[@]}" "${cmds[@]}" >> "$results" <<'PY'
@@ -175,3 +191,21 @@ for name, us in rows:
     print(f"  {name:<44} {float(us):>10.1f} {ratio:>12}")
 PY
 for s in "${skipped[@]}"; do echo "  skipped: $s"; done
+
+echo
+echo "== startup: minor page faults of each command (median of 50, wait4 rusage) =="
+python3 - "${#names[@]}" "${names[@]}" "${cmds[@]}" <<'PY'
+import os, shlex, statistics, sys
+n = int(sys.argv[1])
+names, cmds = sys.argv[2:2 + n], sys.argv[2 + n:2 + 2 * n]
+devnull = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+for name, cmd in zip(names, cmds):
+    argv = shlex.split(cmd)
+    faults = []
+    for i in range(55):
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=devnull)
+        _, status, usage = os.wait4(pid, 0)
+        if i >= 5:
+            faults.append(usage.ru_minflt)
+    print(f"  {name:<44} {statistics.median(faults):>10.0f}")
+PY

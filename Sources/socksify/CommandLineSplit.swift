@@ -4,7 +4,7 @@ struct CommandLineSplit {
     var own: [String] = []
     var program: [String] = []
 
-    init(_ arguments: [String], optionsWithValue: Set<String>) {
+    init(_ arguments: [String], optionsWithValue: [String]) {
         var i = 0
         while i < arguments.count {
             let word = arguments[i]

@@ -17,9 +17,16 @@ struct LaunchEnvironment {
 
     /// Puts the library first in LD_PRELOAD, keeping what the user had there.
     mutating func prependPreload(_ library: String) {
-        let existing = Environment.get("LD_PRELOAD") ?? ""
-        let others = existing.split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init).filter { $0 != library }
-        set("LD_PRELOAD", ([library] + others).joined(separator: ":"))
+        // Plain loops: a generic split/join here instantiates metadata the launch otherwise
+        // never needs (the launcher runs before every program).
+        var preload = library
+        for other in (Environment.get("LD_PRELOAD") ?? "").split(separator: ":") {
+            for part in other.split(separator: " ") {
+                let word = String(part)
+                if word != library { preload += ":" + word }
+            }
+        }
+        set("LD_PRELOAD", preload)
     }
 
     func apply() {

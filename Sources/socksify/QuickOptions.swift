@@ -1,11 +1,11 @@
 /// ArgumentParser spends about 7 million instructions (some 2 ms) reflecting over the command
-/// before it reads a word, and the launcher runs before every wrapped program. So the usual
-/// command lines — only the options below, each well formed — are read here into the same
-/// `Socksify` value. Anything else (help, a typo, a bad value, a new option) goes to
-/// ArgumentParser, which parses or reports it. Every stored option of `Socksify` must be set
-/// here: ArgumentParser's property wrappers trap when read unset.
+/// before it reads a word, and even making a `Socksify` value instantiates its property
+/// wrappers' metadata (a third of a million more), while the launcher runs before every wrapped
+/// program. So the usual command lines (only the options below, each well formed) are read
+/// here into `LaunchOptions`, which `Socksify` also converts to. Anything else (help, a typo, a
+/// bad value, a new option) goes to ArgumentParser, which parses or reports it.
 enum QuickOptions {
-    static func parse(_ own: [String], program: [String]) -> Socksify? {
+    static func parse(_ own: [String], program: [String]) -> LaunchOptions? {
         var proxy: String?, config: String?, dnsPool4: String?, dnsPool6: String?, log: String?
         var connectTimeout: Double?, handshakeTimeout: Double?
         var verbose = false, quiet = false, proxyLoopback = false, strict = false, noBackstop = false
@@ -42,7 +42,7 @@ enum QuickOptions {
             i += 1
         }
         guard !program.isEmpty else { return nil }  // let ArgumentParser say what is missing
-        var command = Socksify()
+        var command = LaunchOptions()
         command.proxy = proxy
         command.config = config
         command.log = log

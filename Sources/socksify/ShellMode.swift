@@ -31,7 +31,7 @@ enum ShellMode {
         }
         var lines: [String] = []
         if turnOn {
-            guard var options = QuickOptions.parse(rest, program: ["sh"]) ?? (try? Socksify.parse(rest + ["--", "sh"])) else {
+            guard var options = QuickOptions.parse(rest, program: ["sh"]) ?? (try? Socksify.parse(rest + ["--", "sh"]))?.launchOptions else {
                 fail("usage: socksify on [-p URL | -c FILE] [options]   (the options of socksify itself)", status: 2)
             }
             options.command = ["sh"]

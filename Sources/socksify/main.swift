@@ -3,6 +3,9 @@
 // `socksify check`, `explain`, `doctor`, `on`, `off` and `help` are subcommands (run a program
 // named so with `--`). They are declared on `Socksify` for --help, the man page and the
 // completions, and handed their words here, so the root's options never read theirs.
+import SocksifyLibc
+
+sx_real_use_linked_libc()  // a static executable: no RTLD_NEXT to find libc with
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "check": CheckCommand.main(Array(arguments.dropFirst()))

@@ -49,6 +49,7 @@ ssize_t sx_real_sendto(int fd, const void *buf, size_t len, int flags, const str
 ssize_t sx_real_sendmsg(int fd, const struct msghdr *message, int flags);
 // Any other real function by name (the res_* family, whose signatures vary).
 void *sx_real_symbol(const char *name);
+void sx_real_use_linked_libc(void);  // the static launcher: sx_real_* are the libc linked in (real.c)
 
 ssize_t sx_real_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *address, socklen_t *length);
 ssize_t sx_real_recvmsg(int fd, struct msghdr *message, int flags);

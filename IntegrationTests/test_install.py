@@ -81,3 +81,65 @@ def test_uninstall_leaves_the_prefix_as_it_was(installed):
     r = run([REPO / "scripts" / "uninstall", prefix])
     assert r.returncode == 0, r
     assert tree(prefix) == before, "left behind: %s" % sorted(set(tree(prefix)) - set(before))
+
+
+# --------------------------------------------------------------------------
+# scripts/package-deb
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory):
+    if not shutil.which("dpkg-deb"):
+        pytest.skip("dpkg-deb not installed")
+    out = tmp_path_factory.mktemp("deb")
+    env = clean_env({"SOCKSIFY_SKIP_BUILD": "1", "SOCKSIFY_BUILD_DIR": str(Path(SOCKSIFY_BIN).parent)})
+    r = run([REPO / "scripts" / "package-deb", out], env=env, timeout=1200)
+    assert r.returncode == 0, r
+    path = Path(r.stdout.strip().splitlines()[-1])
+    assert path.is_file(), r
+    return path
+
+
+def test_the_package_holds_what_install_puts_under_usr(deb):
+    r = run(["dpkg-deb", "-f", deb, "Package", "Version", "Architecture"])
+    version = run([SOCKSIFY_BIN, "--version"]).stdout.split()[1]
+    assert r.returncode == 0 and "Package: socksify" in r.stdout and "Version: %s" % version in r.stdout, r
+    listing = run(["dpkg-deb", "-c", deb]).stdout
+    for path in ["./usr/bin/socksify", "./usr/lib/socksify/libsocksify-preload.so",
+                 "./usr/share/man/man5/socksify.conf.5.gz", "./usr/share/bash-completion/completions/socksify",
+                 "./usr/share/zsh/site-functions/_socksify", "./usr/share/fish/vendor_completions.d/socksify.fish"]:
+        assert any(line.endswith(" " + path) for line in listing.splitlines()), (path, listing)
+    assert "installed-files" not in listing, listing
+    assert " root/root " in listing, listing
+
+
+def test_the_packaged_launcher_carries_curl(deb, microsocks, target, tmp_path):
+    assert run(["dpkg-deb", "-x", deb, tmp_path]).returncode == 0
+    r = run([tmp_path / "usr" / "bin" / "socksify", "-p", microsocks.url(), "--proxy-loopback", "--", "curl", "-s", target.url],
+            env=clean_env({"SOCKSIFY_LIBRARY": ""}))
+    assert r.returncode == 0 and r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+
+
+def test_installing_the_package_diverts_dantes_socksify_and_removing_it_restores_it(deb, tmp_path):
+    """A real dpkg install and removal into a private root (--root, scripts run chrootless),
+    with a stand-in for dante-client's /usr/bin/socksify already there (the root has no libc6
+    package: --force-depends)."""
+    if os.geteuid() != 0 or not shutil.which("dpkg"):
+        pytest.skip("needs root and dpkg")
+    root = tmp_path / "root"
+    for d in ["var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers", "usr/bin", "usr/share/man/man1"]:
+        (root / d).mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_text("")
+    (root / "var/lib/dpkg/diversions").write_text("")
+    dante = root / "usr/bin/socksify"
+    dante.write_text("#!/bin/sh\n# dante's socksify\n")
+    dpkg = ["dpkg", "--root=%s" % root, "--force-script-chrootless", "--force-not-root", "--force-depends", "--log=/dev/null"]
+    r = run(dpkg + ["-i", deb], env=clean_env({"DPKG_ROOT": str(root)}))
+    assert r.returncode == 0, r
+    assert (root / "usr/bin/socksify.dante").read_text().startswith("#!/bin/sh\n# dante"), r
+    assert (root / "usr/bin/socksify").read_bytes()[:4] == b"\x7fELF", r
+    r = run(dpkg + ["-r", "socksify"], env=clean_env({"DPKG_ROOT": str(root)}))
+    assert r.returncode == 0, r
+    assert dante.read_text().startswith("#!/bin/sh\n# dante"), r
+    assert not (root / "usr/bin/socksify.dante").exists(), r
+    assert not (root / "usr/lib/socksify").exists(), r

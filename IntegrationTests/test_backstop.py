@@ -557,6 +557,49 @@ def test_the_supervisor_leaves_with_the_run(socksify, microsocks, static_busybox
     assert not left, "supervisor still running: %s" % left
 
 
+@pytest.mark.parametrize("closed", ["<&-", ">&-"])
+def test_a_program_started_with_stdin_or_stdout_closed_is_held(socksify, microsocks, target, static_busybox, tmp_path, closed):
+    """The hand-over's socketpair must not take descriptor 0 or 1, which the supervisor points
+    at /dev/null."""
+    out = tmp_path / "out"
+    cmd = " ".join("'%s'" % a for a in socksify.cmd([static_busybox, "wget", "-q", "-O", out, target.url], proxy=microsocks.url()))
+    r = run(["bash", "-c", "%s %s" % (cmd, closed)])
+    assert r.returncode == 0 and out.read_text() == "peer %s\n" % MICROSOCKS_OUT, r
+
+
+def test_sigterm_to_the_programs_group_leaves_the_supervisor_answering(socksify, microsocks, target, static_busybox, tmp_path):
+    """kill -- -PGID (timeout, a job's kill %1, systemd) reaches the program's group; the
+    supervisor, in a session of its own, still answers the connect the program's handler makes."""
+    if not yama_allows_beside():
+        pytest.skip("the supervisor is the program's parent here")
+    script = ("trap '%s wget -q -O - %s; exit 3' TERM; kill -TERM 0; sleep 5" % (static_busybox, target.url))
+    r = run(["setsid", "-w"] + socksify.cmd([static_busybox, "sh", "-c", script], proxy=microsocks.url()))
+    assert r.returncode == 3 and r.stdout == "peer %s\n" % MICROSOCKS_OUT, r
+
+
+def test_the_programs_output_ends_with_it_while_a_held_child_lives_on(socksify, microsocks, static_busybox):
+    """A background child of the run that closed its stdout and stderr keeps the filter alive;
+    the supervisor lets go of the program's stderr when the program exits, so a reader of the
+    output is not held until the child ends."""
+    import time
+    script = "(exec >&- 2>&-; sleep 4) & echo started"
+    t0 = time.time()
+    p = subprocess.run(socksify.cmd([static_busybox, "sh", "-c", script], proxy=microsocks.url()),
+                       env=clean_env(), capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0 and p.stdout == "started\n", p
+    assert time.time() - t0 < 3, "the output stayed open until the background child ended"
+
+
+def test_as_a_pid_namespaces_init_the_supervisor_is_the_parent(socksify, microsocks, target, static_busybox):
+    """Beside placement would leave the orphaned supervisor to the launcher (pid 1), as the
+    program's child: there the supervisor stays the parent instead."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare")
+    r = run(["unshare", "--fork", "--pid", "--mount-proc"] + socksify.cmd(
+        [static_busybox, "sh", "-c", "echo pid $$; %s wget -q -O - %s" % (static_busybox, target.url)], proxy=microsocks.url()))
+    assert r.returncode == 0 and r.stdout == "pid 2\npeer %s\n" % MICROSOCKS_OUT, r
+
+
 def _cmdline(pid):
     try:
         with open("/proc/%s/cmdline" % pid, "rb") as f:

@@ -179,3 +179,45 @@ def test_usage_errors():
     assert r.returncode == 2 and "HOST:PORT" in r.stderr, r
     r = doctor("-p", "ftp://x:1")
     assert r.returncode == 2 and r.stdout == "", r
+
+
+def test_credentials_a_proxy_never_asks_for_are_not_called_accepted(microsocks):
+    r = doctor("-p", "socks5://bob:wrong@%s" % microsocks.address)
+    assert r.returncode == 0, r
+    assert has(r, "ok", "needs no login, so the credentials were not checked"), r
+    assert not has(r, "ok", "takes the username and password"), r
+
+
+def test_failover_stops_at_the_destinations_refusal_as_the_library_does(microsocks, target, tmp_path):
+    """The first proxy reaches the destination's refusal: final, the second is not tried."""
+    conf = tmp_path / "rules.conf"
+    conf.write_text("proxy one %s\nproxy two %s\ndefault failover one two\n" % (microsocks.url(), microsocks.url()))
+    port = dead_port()
+    r = doctor("-c", conf, "--target", "127.0.0.1:%d" % port, "--proxy-loopback")
+    assert r.returncode == 1, r
+    assert has(r, "FAIL", "not reached through one: proxy refused: connection refused"), r
+    assert "through two" not in r.stdout, r
+    conf.write_text("proxy dead socks5://127.0.0.1:%d\nproxy two %s\ndefault failover dead two\n" % (dead_port(), microsocks.url()))
+    r = doctor("-c", conf, "--target", "127.0.0.1:%d" % target.port, "--proxy-loopback")
+    assert has(r, "warn", "not reached through dead: cannot reach the proxy"), r
+    assert has(r, "ok", "reached 127.0.0.1:%d through two" % target.port), r
+    assert has(r, "warn", "not reachable: cannot reach the proxy: Connection refused (ECONNREFUSED) (its failover list moves on"), r
+    assert r.returncode == 0 and not lines(r, "FAIL"), r
+
+
+def test_a_chains_dead_first_hop_is_named_on_the_later_hops_line(microsocks, tmp_path):
+    port = dead_port()
+    conf = tmp_path / "rules.conf"
+    conf.write_text("proxy dead socks5://127.0.0.1:%d\nproxy ms %s\ndefault chain dead ms\n" % (port, microsocks.url()))
+    r = doctor("-c", conf)
+    assert r.returncode == 1, r
+    assert "proxy ms (socks5 127.0.0.1:%d), line 2, reached through socks5 127.0.0.1:%d" % (microsocks.port, port) in r.stdout, r
+    assert has(r, "FAIL", "not reachable (through socks5 127.0.0.1:%d): any hop of the way)" % port) or \
+        has(r, "FAIL", "not reachable (through socks5 127.0.0.1:%d: any hop of the way)" % port), r
+
+
+def test_a_target_the_rules_block_is_a_problem(microsocks, tmp_path):
+    conf = tmp_path / "rules.conf"
+    conf.write_text("proxy ms %s\nrule to 192.0.2.0/24 block\ndefault via ms\n" % microsocks.url())
+    r = doctor("-c", conf, "--target", "192.0.2.1:80")
+    assert r.returncode == 1 and has(r, "FAIL", "socksify refuses it (ECONNREFUSED): blocked (rule at line 2)"), r

@@ -93,6 +93,9 @@ static int first_clock(clockid_t id, struct timespec *now) {
     return fn(id, now);
 }
 
+// The static launcher (real.c, sx_real_use_linked_libc): libc's clock, no static dlopen.
+void sx_monotonic_use_libc(void) { monotonic_clock = clock_gettime; }
+
 uint64_t sx_monotonic_ns(void) {
     struct timespec now;
     __atomic_load_n(&monotonic_clock, __ATOMIC_RELAXED)(CLOCK_MONOTONIC, &now);

@@ -119,4 +119,6 @@ void sx_real_use_linked_libc(void) {
     sx_next_freeaddrinfo = freeaddrinfo;
     real_fcntl = fcntl;
     linked_syscall = syscall;
+    extern void sx_monotonic_use_libc(void);
+    sx_monotonic_use_libc();
 }

@@ -85,9 +85,20 @@ int sx_backstop_install(void) {
     }
     return (int)listener;
 }
+
+int sx_backstop_supported(void) {
+    // Asks without installing anything (no no_new_privs either): whether the kernel knows
+    // user notification. A process that goes on without the filter keeps its privileges.
+    uint32_t action = SECCOMP_RET_USER_NOTIF;
+    return syscall(__NR_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0 ? 0 : -1;
+}
 #else
 int sx_backstop_install(void) {
     errno = ENOSYS;  // the filter speaks x86_64 system call numbers
+    return -1;
+}
+int sx_backstop_supported(void) {
+    errno = ENOSYS;
     return -1;
 }
 #endif
@@ -130,3 +141,12 @@ long sx_read_process_memory(int pid, uint64_t address, void *buffer, size_t coun
 int sx_pidfd_open(int pid) { return (int)syscall(__NR_pidfd_open, pid, 0); }
 
 int sx_pidfd_getfd(int pidfd, int fd) { return (int)syscall(__NR_pidfd_getfd, pidfd, fd, 0); }
+
+int sx_close_range(unsigned int first, unsigned int last) {
+#ifdef __NR_close_range
+    return (int)syscall(__NR_close_range, first, last, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}

@@ -23,8 +23,11 @@ enum Backstop {
     /// (a program the library reaches, held only because of `--strict`) a warning is printed
     /// instead and that runs.
     static func run(_ command: [String], refusal: String, beforeFailing: () -> Void, withoutBackstop: (() -> Never)? = nil) -> Never {
-        func unavailable(_ why: String) -> Never {
-            if let withoutBackstop {
+        func unavailable(_ why: String) -> Never { unavailableAfter(why, privilegesKept: true) }
+        /// `privilegesKept` false: no_new_privs is set in this process, which must then not run
+        /// the program without the filter (setuid helpers it starts would silently fail).
+        func unavailableAfter(_ why: String, privilegesKept: Bool) -> Never {
+            if let withoutBackstop, privilegesKept {
                 Launcher.printError("--strict: the kernel backstop is unavailable here (\(why)); only the library holds the program's connections")
                 withoutBackstop()
             }
@@ -35,9 +38,12 @@ enum Backstop {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             unavailable("socketpair: \(String(cString: strerror(errno)))")
         }
+        // Above 2: with the program's stdin or stdout closed, the pair would take 0 or 1, which
+        // the supervisor points at /dev/null.
+        pair = pair.map(aboveStandardDescriptors)
         fflush(nil)
         if SupervisorPlacement.current == .beside {
-            runBeside(command, channel: pair, beforeFailing: beforeFailing, unavailable: unavailable)
+            runBeside(command, channel: pair, beforeFailing: beforeFailing, unavailable: unavailableAfter)
         }
         let child = fork()
         if child < 0 {
@@ -64,10 +70,15 @@ enum Backstop {
     /// program could wait for. It first shows it can take this process's descriptors (the rights
     /// it needs for every stopped call); only then is the filter installed here, and its listener
     /// taken with `pidfd_getfd` (not `SCM_RIGHTS`: the filter stops this process's `sendmsg`).
-    static func runBeside(_ command: [String], channel pair: [Int32], beforeFailing: () -> Void, unavailable: (String) -> Never) -> Never {
+    static func runBeside(_ command: [String], channel pair: [Int32], beforeFailing: () -> Void,
+                          unavailable: (String, Bool) -> Never) -> Never {
+        // Asked first, so a kernel without it leaves this process as it was (no no_new_privs).
+        guard sx_backstop_supported() == 0 else {
+            unavailable("seccomp user notification: \(String(cString: strerror(errno)))", true)
+        }
         let program = getpid()
         let middle = fork()
-        if middle < 0 { unavailable("fork: \(String(cString: strerror(errno)))") }
+        if middle < 0 { unavailable("fork: \(String(cString: strerror(errno)))", true) }
         if middle == 0 {
             close(pair[1])
             let supervisor = fork()
@@ -78,18 +89,21 @@ enum Backstop {
         let channel = pair[1]
         var status: Int32 = 0
         while waitpid(middle, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else { unavailable("fork: the supervisor could not be started") }
-        // The probe: the supervisor takes a copy of this channel's descriptor.
-        guard send(word: channel, on: channel), receiveByte(on: channel) == 1 else {
-            unavailable("pidfd_getfd: \(String(cString: strerror(EPERM))) (the supervisor may not take this process's descriptors)")
+        guard status == 0 else { unavailable("fork: the supervisor could not be started", true) }
+        // The probe: the supervisor takes a copy of this channel's descriptor, or says why not.
+        guard send(word: channel, on: channel), let probe = receiveWord(on: channel) else {
+            unavailable("the supervisor exited during the hand-over", true)
+        }
+        guard probe == 0 else {
+            unavailable("pidfd_getfd: \(String(cString: strerror(probe))) (the supervisor cannot take this process's descriptors)", true)
         }
         let listener = sx_backstop_install()
         guard listener >= 0 else {
             let why = "seccomp user notification: \(String(cString: strerror(errno)))"
             _ = send(word: -1, on: channel)
-            unavailable(why)
+            unavailable(why, false)
         }
-        guard send(word: listener, on: channel), receiveByte(on: channel) == 1 else {
+        guard send(word: listener, on: channel), receiveWord(on: channel) == 0 else {
             // The filter is in place and nobody answers it: the program must not run.
             beforeFailing()
             fail("\(command[0]): the kernel backstop's supervisor did not take the filter's listener", status: 126)
@@ -100,36 +114,53 @@ enum Backstop {
     }
 
     /// The supervisor beside the program: answers until no process of the run holds the filter.
+    /// A session of its own, so no signal sent to the program's group or by its terminal
+    /// (Ctrl-C, `kill -- -PGID`, `timeout`, a job's `kill %1`) ends it; none of the launcher's
+    /// descriptors but stderr, for its lines while the program runs (then /dev/null, so a
+    /// reader of the program's stderr sees the end when the program ends); `/` as its
+    /// working directory, so it holds no mount busy.
     static func superviseBeside(program: pid_t, channel: Int32) -> Never {
+        _ = setsid()
         ignoreTerminalSignals()
-        // Nothing of the program's input or output is held open here (a reader of its stdout
-        // sees the end when the program ends); stderr stays for the decision lines.
+        _ = chdir("/")
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         if null >= 0 {
             dup2(null, 0)
             dup2(null, 1)
-            if null > 2 { close(null) }
         }
+        let kept = [0, 1, 2, channel, null].filter { $0 >= 0 }.sorted()
+        var from: UInt32 = 0
+        for fd in kept.map(UInt32.init) {
+            if fd > from { _ = sx_close_range(from, fd - 1) }
+            from = fd + 1
+        }
+        _ = sx_close_range(from, UInt32.max)
         let pidfd = sx_pidfd_open(program)
         func take(_ fd: Int32) -> Int32 {
-            pidfd >= 0 && fd >= 0 ? sx_pidfd_getfd(pidfd, fd) : -1
+            guard pidfd >= 0 else { return -1 }
+            return fd >= 0 ? sx_pidfd_getfd(pidfd, fd) : -1
         }
         guard let probe = receiveWord(on: channel) else { _exit(0) }
         let copy = take(probe)
+        let why = copy >= 0 ? 0 : (errno != 0 ? errno : EPERM)
         if copy >= 0 { close(copy) }
-        guard send(byte: copy >= 0 ? 1 : 0, on: channel), copy >= 0 else { _exit(0) }
+        guard send(word: why, on: channel), copy >= 0 else { _exit(0) }
         guard let word = receiveWord(on: channel) else { _exit(0) }
         let listener = take(word)
-        _ = send(byte: listener >= 0 ? 1 : 0, on: channel)
+        _ = send(word: listener >= 0 ? 0 : EPERM, on: channel)
         close(channel)
-        if pidfd >= 0 { close(pidfd) }
         guard listener >= 0 else { _exit(0) }
         let supervisor = Supervisor(listener: listener)
-        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        // The program's pidfd: readable once it has exited; its stderr is then let go.
+        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
         while true {
-            if poll(&fds, 1, -1) < 0 {
+            if poll(&fds, 2, -1) < 0 {
                 if errno == EINTR { continue }
                 break
+            }
+            if fds[1].revents != 0 {
+                if null >= 0 { dup2(null, 2) }
+                fds[1].fd = -1
             }
             if fds[0].revents & Int16(POLLIN) != 0 {
                 supervisor.handleOne()
@@ -140,20 +171,33 @@ enum Backstop {
         _exit(0)
     }
 
-    /// The terminal sends these to the whole foreground group: a supervisor that died or stopped
-    /// of them would leave the program without answers. It ends when the program's run does.
+    /// A supervisor that died or stopped of a signal meant for the program would leave it
+    /// without answers (its connects then fail with ENOSYS); it ends when the run does. Its own
+    /// session already keeps the terminal's and the group's signals away: these are for a
+    /// signal sent to it by pid.
     static func ignoreTerminalSignals() {
-        for number in [SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE] { signal(number, SIG_IGN) }
+        for number in [SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGTERM] { signal(number, SIG_IGN) }
     }
 
+    /// MSG_NOSIGNAL: a peer that is gone is an error here, never a SIGPIPE (a send without
+    /// an address passes the filter).
     static func send(word: Int32, on channel: Int32) -> Bool {
         var word = word
-        return write(channel, &word, 4) == 4
+        return Glibc.send(channel, &word, 4, Int32(MSG_NOSIGNAL)) == 4
     }
 
     static func send(byte: UInt8, on channel: Int32) -> Bool {
         var byte = byte
-        return write(channel, &byte, 1) == 1
+        return Glibc.send(channel, &byte, 1, Int32(MSG_NOSIGNAL)) == 1
+    }
+
+    /// `fd` moved to a descriptor above 2 (close-on-exec), or as it is if it is there already.
+    static func aboveStandardDescriptors(_ fd: Int32) -> Int32 {
+        guard fd >= 0, fd <= 2 else { return fd }
+        let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+        guard moved >= 0 else { return fd }
+        close(fd)
+        return moved
     }
 
     static func receiveWord(on channel: Int32) -> Int32? {

@@ -16,7 +16,11 @@ enum SupervisorPlacement: Equatable {
         switch Environment.get(variable) {
         case "parent": return .parent
         case "beside": return .beside
-        default: return placement(forPtraceScope: Shim.readFile("/proc/sys/kernel/yama/ptrace_scope"))
+        default:
+            // As a namespace's init, the launcher would inherit the orphaned supervisor as the
+            // program's child, and an init that waits for all its children would wait for it.
+            if getpid() == 1 { return .parent }
+            return placement(forPtraceScope: Shim.readFile("/proc/sys/kernel/yama/ptrace_scope"))
         }
     }
 

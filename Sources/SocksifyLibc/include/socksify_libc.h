@@ -237,12 +237,14 @@ typedef struct {
     uint64_t args[6];
 } sx_stopped_call;
 int sx_backstop_install(void);                                    // no_new_privs + filter: the listener, or -1
+int sx_backstop_supported(void);                                  // 0 if user notification exists (nothing installed), or -1
 int sx_backstop_receive(int listener, sx_stopped_call *call);     // SECCOMP_IOCTL_NOTIF_RECV: 0, or -1
 // SECCOMP_IOCTL_NOTIF_SEND: `value`, or `error` (an errno > 0), or with `proceed` the call itself
 int sx_backstop_respond(int listener, uint64_t id, int64_t value, int error, int proceed);
 int sx_backstop_still_waiting(int listener, uint64_t id);         // SECCOMP_IOCTL_NOTIF_ID_VALID: 1 or 0
 long sx_read_process_memory(int pid, uint64_t address, void *buffer, size_t count);  // process_vm_readv
 int sx_pidfd_open(int pid);
+int sx_close_range(unsigned int first, unsigned int last);         // the supervisor lets go of what it inherited
 int sx_pidfd_getfd(int pidfd, int fd);                            // a copy of the process's descriptor
 
 #endif

@@ -18,7 +18,8 @@ struct DoctorCommand: ParsableCommand {
             localhost:9, so nothing leaves its machine), carries UDP and BIND and takes a \
             pipelined handshake. For PROGRAM: whether the library or the kernel backstop reaches \
             it. With --target: the connection made as the program's would be. Exit status 0 only \
-            when nothing needed failed (FAIL lines); 2 for a usage error.
+            when nothing needed failed (FAIL lines), else 1; a usage error exits 2 (64 for an \
+            option argument-parser does not know).
             """)
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Check this proxy URL instead of the rules file.", valueName: "url"))
@@ -62,17 +63,18 @@ struct DoctorCommand: ParsableCommand {
         let timeouts = Timeouts(connectMilliseconds: milliseconds, handshakeMilliseconds: milliseconds)
         let routes = DoctorCommand.routes(rules)
         if routes.isEmpty { report.add(.note, "no rule sends anything through a proxy") }
-        for (index, before) in routes {
+        for (index, before, spare) in routes {
             let named = rules.proxies[index]
             let name = named.name.isEmpty ? named.spec.displayName : String(decoding: named.name, as: UTF8.self) + " (\(named.spec.displayName))"
-            report.section("proxy \(name)" + (named.line > 0 ? ", line \(named.line)" : ""))
             let hops = before.map { rules.proxies[$0].spec }
+            let through = hops.isEmpty ? "" : ", reached through " + hops.map(\.displayName).joined(separator: " > ")
+            report.section("proxy \(name)" + (named.line > 0 ? ", line \(named.line)" : "") + through)
             guard case .success(let first) = ProxyAddress.resolve(hops.first ?? named.spec) else {
                 report.add(.problem, "cannot resolve the proxy host \((hops.first ?? named.spec).host)")
                 continue
             }
             let route = ProxyRoute(before: hops, proxy: named.spec, firstEndpoint: first, timeouts: timeouts)
-            ProxyProbe(route: route, missingSecret: named.missingSecret, report: report).run()
+            ProxyProbe(route: route, missingSecret: named.missingSecret, spare: spare, report: report).run()
         }
         if let program { ProgramDiagnosis.run(program, report: report) }
         if let target, let (host, port) = Describe.splitHostPort(target), let port {
@@ -108,18 +110,23 @@ struct DoctorCommand: ParsableCommand {
     }
 
     /// Each proxy the rules use, once per way of reaching it: directly, or as a chain's later
-    /// hop through the proxies before it. In the order the rules name them.
-    static func routes(_ rules: RuleSet) -> [(index: Int, before: [Int])] {
-        var seen: [(Int, [Int])] = []
-        func add(_ index: Int, _ before: [Int]) {
-            if !seen.contains(where: { $0.0 == index && $0.1 == before }) { seen.append((index, before)) }
+    /// hop through the proxies before it. In the order the rules name them. `spare`: used only
+    /// in failover lists that have others, so a failure is a warning (the next one is tried).
+    static func routes(_ rules: RuleSet) -> [(index: Int, before: [Int], spare: Bool)] {
+        var seen: [(index: Int, before: [Int], spare: Bool)] = []
+        func add(_ index: Int, _ before: [Int], spare: Bool) {
+            if let at = seen.firstIndex(where: { $0.index == index && $0.before == before }) {
+                seen[at].spare = seen[at].spare && spare
+            } else {
+                seen.append((index, before, spare))
+            }
         }
         for action in rules.rules.map(\.action) + [rules.defaultAction] {
             switch action {
             case .direct, .block: break
-            case .via(let p): add(p, [])
-            case .failover(let list): list.forEach { add($0, []) }
-            case .chain(let list): for (i, p) in list.enumerated() { add(p, Array(list[..<i])) }
+            case .via(let p): add(p, [], spare: false)
+            case .failover(let list): list.forEach { add($0, [], spare: list.count > 1) }
+            case .chain(let list): for (i, p) in list.enumerated() { add(p, Array(list[..<i]), spare: false) }
             }
         }
         return seen

@@ -63,26 +63,41 @@ enum ProgramDiagnosis {
         }
     }
 
-    /// Nil when a process can install the backstop's filter here, else why not. Tried in a
-    /// child that exits at once (the filter cannot be taken off again).
+    /// Nil when the kernel backstop works here, else why not: a child installs the filter and
+    /// this process takes the listener from it with pidfd_getfd, the two steps of the launcher's
+    /// own hand-over (kernel 5.9+ for the one, 5.6+ and the right to take another process's
+    /// descriptors for the other). The child exits at once: a filter cannot be taken off.
     static func backstopAvailability() -> String? {
-        var pipe: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pipe) == 0 else { return "pipe: \(String(cString: strerror(errno)))" }
+        guard sx_backstop_supported() == 0 else { return "seccomp user notification: \(String(cString: strerror(errno)))" }
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            return "socketpair: \(String(cString: strerror(errno)))"
+        }
         let child = fork()
         if child == 0 {
+            close(pair[0])
             let listener = sx_backstop_install()
-            var word: Int32 = listener >= 0 ? 0 : errno
-            _ = write(pipe[1], &word, 4)
+            _ = Backstop.send(word: listener >= 0 ? listener : -errno, on: pair[1])
+            _ = Backstop.receiveWord(on: pair[1])  // held until the parent has tried
             _exit(0)
         }
-        close(pipe[1])
-        defer { close(pipe[0]) }
+        close(pair[1])
+        defer {
+            close(pair[0])
+            var status: Int32 = 0
+            if child > 0 { while waitpid(child, &status, 0) < 0 && errno == EINTR {} }
+        }
         guard child > 0 else { return "fork: \(String(cString: strerror(errno)))" }
-        var word: Int32 = -1
-        let n = read(pipe[0], &word, 4)
-        var status: Int32 = 0
-        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-        guard n == 4 else { return "the test process died" }
-        return word == 0 ? nil : "seccomp user notification: \(String(cString: strerror(word)))"
+        guard let word = Backstop.receiveWord(on: pair[0]) else { return "the test process died" }
+        guard word >= 0 else { return "seccomp user notification: \(String(cString: strerror(-word)))" }
+        let pidfd = sx_pidfd_open(child)
+        guard pidfd >= 0 else { return "pidfd_open: \(String(cString: strerror(errno)))" }
+        defer { close(pidfd) }
+        let copy = sx_pidfd_getfd(pidfd, word)
+        let why = errno
+        _ = Backstop.send(word: 0, on: pair[0])
+        guard copy >= 0 else { return "pidfd_getfd: \(String(cString: strerror(why)))" }
+        close(copy)
+        return nil
     }
 }

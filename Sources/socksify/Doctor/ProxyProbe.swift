@@ -10,7 +10,13 @@ struct ProxyProbe {
     let route: ProxyRoute
     /// Why the rules file's password for this proxy cannot be had, if it cannot.
     let missingSecret: String?
+    /// Only in failover lists with others: what fails here is a warning, the next is tried.
+    let spare: Bool
     let report: DoctorReport
+
+    /// What a failure of this proxy is: a problem, or for a spare a warning.
+    var failure: DoctorReport.Level { spare ? .warning : .problem }
+    var failureNote: String { spare ? " (its failover list moves on to the next)" : "" }
 
     var proxy: ProxySpec { route.proxy }
 
@@ -20,14 +26,15 @@ struct ProxyProbe {
 
     func run() {
         if let missingSecret {
-            report.add(.problem, "no password for it: \(missingSecret)")
+            report.add(failure, "no password for it: \(missingSecret)" + failureNote)
         }
         let clock = Stopwatch()
         let fd: Int32
         do throws(SocksError) {
             fd = try route.connect()
         } catch {
-            report.add(.problem, "not reachable: \(error.reason)")
+            let way = route.before.isEmpty ? "" : " (through \(route.before.map(\.displayName).joined(separator: " > ")): any hop of the way)"
+            report.add(failure, "not reachable\(way): \(error.reason)" + failureNote)
             return
         }
         let through = route.before.isEmpty ? "" : " (through \(route.before.map(\.displayName).joined(separator: " > ")))"
@@ -48,25 +55,29 @@ struct ProxyProbe {
         do throws(SocksError) {
             try ClientHandshake.negotiateSocks5Method(over: &transport, credentials: proxy.credentials)
         } catch {
-            report.add(.problem, loginProblem(error))
-            methodsOffered()
+            report.add(failure, loginProblem(error) + failureNote)
+            _ = methodsOffered()
             return
         }
-        let login = proxy.credentials == nil ? "no authentication" : "username/password"
+        let accepted = methodsOffered(report: false)
+        // socksify offers both methods when it has a login: a proxy that takes none picks that.
+        let checked = proxy.credentials != nil && !accepted.contains(.noAuthentication)
+        let login = proxy.credentials == nil ? "no authentication"
+            : checked ? "username/password" : "no authentication: it needs no login, so the credentials were not checked"
         do throws(SocksError) {
             _ = try ClientHandshake.socks5Request(over: &transport, Socks5Request(command: .connect, destination: ProxyProbe.nameProbe))
             report.add(.ok, "speaks SOCKS5: handshake in \(clock.milliseconds) (\(login))")
             names(reply: .succeeded)
         } catch {
             guard case .socks5Refused(let code) = error else {
-                report.add(.problem, "does not answer a SOCKS5 request: \(error.reason)")
+                report.add(failure, "does not answer a SOCKS5 request: \(error.reason)")
                 return
             }
             report.add(.ok, "speaks SOCKS5: handshake in \(clock.milliseconds) (\(login))")
             names(reply: code)
         }
-        if proxy.credentials != nil { report.add(.ok, "takes the username and password") }
-        methodsOffered()
+        if checked { report.add(.ok, "takes the username and password") }
+        _ = methodsOffered(known: accepted)
         command(.udpAssociate, "UDP ASSOCIATE", carries: "carries UDP", lacking: "does not carry UDP", then: "UDP through it is refused")
         command(.bind, "BIND", carries: "takes BIND (active FTP and other servers through the proxy)", lacking: "does not take BIND",
                 then: "a BIND through it fails with EADDRNOTAVAIL")
@@ -88,23 +99,34 @@ struct ProxyProbe {
         }
     }
 
-    /// The methods it accepts, each offered alone on a connection of its own.
-    private func methodsOffered() {
-        var accepted: [String] = []
-        for (method, name) in [(Socks5AuthMethod.noAuthentication, "no authentication"), (.usernamePassword, "username/password")] {
-            guard let fd = try? route.connect() else { return }
-            defer { close(fd) }
-            var transport = route.transport(fd)
-            var reply: [UInt8] = []
-            do throws(SocksError) {
-                try transport.send(try Socks5Greeting(methods: [method]).encode())
-                try transport.receive(into: &reply, total: 2)
-            } catch {
-                return
+    static let methodNames: [(Socks5AuthMethod, String)] = [(.noAuthentication, "no authentication"), (.usernamePassword, "username/password")]
+
+    /// The methods it accepts, each offered alone on a connection of its own (or `known`, asked
+    /// before); with `report`, a line saying so.
+    private func methodsOffered(report line: Bool = true, known: [Socks5AuthMethod]? = nil) -> [Socks5AuthMethod] {
+        var accepted: [Socks5AuthMethod] = []
+        if let known {
+            accepted = known
+        } else {
+            for (method, _) in ProxyProbe.methodNames {
+                guard let fd = try? route.connect() else { return accepted }
+                defer { close(fd) }
+                var transport = route.transport(fd)
+                var reply: [UInt8] = []
+                do throws(SocksError) {
+                    try transport.send(try Socks5Greeting(methods: [method]).encode())
+                    try transport.receive(into: &reply, total: 2)
+                } catch {
+                    return accepted
+                }
+                if reply[1] == method.rawValue { accepted.append(method) }
             }
-            if reply[1] == method.rawValue { accepted.append(name) }
         }
-        report.add(.note, "accepts: " + (accepted.isEmpty ? "neither no authentication nor username/password" : accepted.joined(separator: ", ")))
+        if line || known != nil {
+            let names = ProxyProbe.methodNames.filter { accepted.contains($0.0) }.map(\.1)
+            report.add(.note, "accepts: " + (names.isEmpty ? "neither no authentication nor username/password" : names.joined(separator: ", ")))
+        }
+        return accepted
     }
 
     /// What the answer to CONNECT localhost:9 says about names.
@@ -175,12 +197,12 @@ struct ProxyProbe {
             if remote { report.add(.ok, "resolves names (it looked up localhost and reached port 9)") }
         } catch {
             guard case .socks4Refused(let code) = error else {
-                report.add(.problem, "does not speak SOCKS4: \(error.reason)")
+                report.add(failure, "does not speak SOCKS4: \(error.reason)")
                 return
             }
             report.add(.ok, "speaks SOCKS4: handshake in \(clock.milliseconds)")
             if code.rawValue == 92 || code.rawValue == 93 {
-                report.add(.problem, "refuses the user id: \(code.reason)")
+                report.add(failure, "refuses the user id: \(code.reason)")
             } else if remote {
                 report.add(.warning, "could not tell whether it resolves names: SOCKS4 answers one code (\(code.reason)) for every failure")
             }
@@ -197,11 +219,11 @@ struct ProxyProbe {
             report.add(.ok, "speaks HTTP CONNECT: answered in \(clock.milliseconds) (localhost:9 connected)")
         } catch {
             guard case .httpRefused(let status, let line, _, _) = error else {
-                report.add(.problem, "does not speak HTTP CONNECT: \(error.reason)")
+                report.add(failure, "does not speak HTTP CONNECT: \(error.reason)")
                 return
             }
             if status == 407 || status == 401 {
-                report.add(.problem, error.reason)
+                report.add(failure, error.reason)
                 return
             }
             report.add(.ok, "speaks HTTP CONNECT: answered in \(clock.milliseconds) (localhost:9: \(line))")

@@ -25,19 +25,24 @@ struct TargetCheck {
         }
         switch ExplainCommand.verdict(target, policy, rules, udp: false) {
         case .nameRefused(let why):
-            report.add(.warning, "socksify refuses the name lookup: \(why)")
+            report.add(.problem, "socksify refuses the name lookup: \(why)")
         case .traffic(.refuse(let errno, let why)):
-            report.add(.warning, "socksify refuses it (\(ErrnoName.name(errno))): \(why)")
+            report.add(.problem, "socksify refuses it (\(ErrnoName.name(errno))): \(why)")
         case .traffic(.direct(let why)):
             direct(why)
         case .traffic(.proxy(let action, _)):
             switch action {
             case .direct: direct("")
-            case .block: report.add(.warning, "the rules block it: the program gets ECONNREFUSED")
+            case .block: report.add(.problem, "the rules block it: the program gets ECONNREFUSED")
             case .via(let p): _ = through([p])
             case .chain(let list): _ = through(list)
             case .failover(let list):
-                for (i, p) in list.enumerated() where through([p], last: i == list.count - 1) { return }
+                // As the library: the next proxy only when this one failed, not when it reached
+                // the destination's refusal.
+                for (i, p) in list.enumerated() {
+                    if case .tryNext = through([p], last: i == list.count - 1) { continue }
+                    return
+                }
             }
         }
     }
@@ -52,31 +57,38 @@ struct TargetCheck {
         return LocalLookup.first(host, port: port).map { SocksDestination($0) }
     }
 
-    /// Through these proxies (a chain, or one); a failure is a problem only on the last try.
-    private func through(_ indices: [Int], last: Bool = true) -> Bool {
+    enum Outcome { case reached, failed, tryNext }
+
+    /// Through these proxies (a chain, or one). A proxy that fails (not the destination's
+    /// refusal) on a failover list that has more is a warning, and the next is tried.
+    @discardableResult
+    private func through(_ indices: [Int], last: Bool = true) -> Outcome {
         let chain = indices.map { rules.proxies[$0].spec }
         let names = indices.map { rules.proxies[$0].name.isEmpty ? rules.proxies[$0].spec.displayName : String(decoding: rules.proxies[$0].name, as: UTF8.self) }
             .joined(separator: " > ")
-        let failed: DoctorReport.Level = last ? .problem : .warning
         guard let destination = destination(for: chain[chain.count - 1]) else {
-            report.add(failed, "cannot resolve \(host) here (the rules resolve it locally)")
-            return false
+            report.add(.problem, "cannot resolve \(host) here (the rules resolve it locally)")
+            return .failed
         }
         guard case .success(let first) = ProxyAddress.resolve(chain[0]) else {
-            report.add(failed, "cannot resolve the proxy host \(chain[0].host)")
-            return false
+            report.add(last ? .problem : .warning, "cannot resolve the proxy host \(chain[0].host)" + (last ? "" : "; failover tries the next"))
+            return last ? .failed : .tryNext
         }
         let fd = socket(first.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else {
+            report.add(.problem, "no socket: \(String(cString: strerror(errno)))")
+            return .failed
+        }
         defer { close(fd) }
         let clock = Stopwatch()
         do throws(SocksError) {
             try ProxyTunnel.open(fd: fd, chain: chain, firstEndpoint: first, destination: destination, timeouts: timeouts)
             report.add(.ok, "reached \(destination.address.text):\(port) through \(names) in \(clock.milliseconds)")
-            return true
+            return .reached
         } catch {
-            report.add(failed, "not reached through \(names): \(error.reason)" + (last ? "" : "; failover tries the next"))
-            return false
+            let next = !last && error.isProxyFailure
+            report.add(next ? .warning : .problem, "not reached through \(names): \(error.reason)" + (next ? "; failover tries the next" : ""))
+            return next ? .tryNext : .failed
         }
     }
 
@@ -86,7 +98,10 @@ struct TargetCheck {
             return
         }
         let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else {
+            report.add(.problem, "no socket: \(String(cString: strerror(errno)))")
+            return
+        }
         defer { close(fd) }
         let clock = Stopwatch()
         do throws(SocksError) {

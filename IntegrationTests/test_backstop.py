@@ -600,6 +600,35 @@ def test_as_a_pid_namespaces_init_the_supervisor_is_the_parent(socksify, microso
     assert r.returncode == 0 and r.stdout == "pid 2\npeer %s\n" % MICROSOCKS_OUT, r
 
 
+def test_a_setuid_program_in_a_strict_shell_runs_unprivileged_with_the_library(socksify, microsocks, target):
+    """no_new_privs (the filter's condition) runs a setuid program without its privileges, so
+    not in secure mode: the loader honours LD_PRELOAD and the library carries it, under the
+    filter too. The control: without --strict the shell is not held, the setuid program runs
+    in secure mode without the library, and its connection goes out directly (the leak
+    --strict closes)."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        pytest.skip("needs root and setpriv to run as another user")
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="socksify-setuid-")
+    try:
+        os.chmod(folder, 0o755)
+        programs = {}
+        for name in ("curl", "cat"):
+            programs[name] = os.path.join(folder, "setuid-" + name)
+            shutil.copy(shutil.which(name), programs[name])
+            os.chmod(programs[name], 0o4755)  # root's, run by nobody
+        script = ("%s -s %s; if %s /proc/self/maps | grep -q libsocksify-preload; then echo loaded; else echo absent; fi"
+                  % (programs["curl"], target.url, programs["cat"]))
+        nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        r = run(nobody + socksify.cmd(["bash", "-c", script], proxy=microsocks.url(), options=["--strict"]), env=clean_env())
+        assert r.returncode == 0 and r.stdout == "peer %s\nloaded\n" % MICROSOCKS_OUT, r
+        r = run(nobody + socksify.cmd(["bash", "-c", script], proxy=microsocks.url()), env=clean_env())
+        assert r.stdout == "peer 127.0.0.1\nabsent\n", "the control: secure mode, no library, direct\n%s" % r
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _cmdline(pid):
     try:
         with open("/proc/%s/cmdline" % pid, "rb") as f:
@@ -777,6 +806,38 @@ def test_netns_without_strict_a_shell_lets_a_static_program_out(wire, static_bus
                    "timeout 3 %s wget -q -O - http://%s/" % (static_busybox, netns.TARGET_IP)], socksify=False)
     packets = wire()
     assert [p for p in packets if p.syn and p.dst == netns.TARGET_IP and p.dport == 80], "%s\n%s" % (describe(packets), r)
+
+
+@pytest.fixture
+def setuid_curl():
+    """A copy of curl, setuid root, in a folder another user can reach."""
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="socksify-setuid-")
+    os.chmod(folder, 0o755)
+    path = os.path.join(folder, "setuid-curl")
+    shutil.copy(shutil.which("curl"), path)
+    os.chmod(path, 0o4755)
+    yield path
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "control-without-strict"])
+def test_netns_a_setuid_program_in_a_strict_shell_does_not_leak(wire, setuid_curl, strict):
+    """Run by nobody from a wrapped bash: under --strict only the proxy is on the wire; without
+    it (the control) the setuid curl runs in secure mode, without the library, and its SYN to
+    the target is in the capture."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("setpriv not installed")
+    options = ["--strict"] if strict else []
+    r = in_client([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", SOCKSIFY_BIN] + options +
+                  ["-p", PROXY5H, "--", "bash", "-c", "%s -s -m 3 http://%s/" % (setuid_curl, netns.TARGET_IP)], socksify=False)
+    packets = wire()
+    if strict:
+        assert r.returncode == 0 and r.stdout == VIA + "\n", r
+        assert not only_proxy(packets), "packets other than to the proxy:\n%s\n%s" % (describe(only_proxy(packets)), r)
+    else:
+        assert [p for p in packets if p.syn and p.dst == netns.TARGET_IP and p.dport == 80], "%s\n%s" % (describe(packets), r)
 
 
 def test_netns_static_udp_send_is_not_sent(wire, static_clients):

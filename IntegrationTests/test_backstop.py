@@ -507,6 +507,59 @@ def yama_allows_beside():
 PLACEMENTS = ["beside", "parent"]
 
 
+ASM_GET = r"""
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* connect(2) by the syscall instruction itself, as inline assembly: no libc function to
+   interpose, so only a seccomp filter can see it. Then a plain HTTP GET; prints the body. */
+static long raw_connect(int fd, const struct sockaddr *address, socklen_t length) {
+    long ret;
+    register long r10 __asm__("r10") = 0;
+    __asm__ volatile("syscall" : "=a"(ret) : "0"((long)SYS_connect), "D"((long)fd), "S"(address), "d"((long)length), "r"(r10)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+int main(int argc, char **argv) {
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[2])) };
+    inet_pton(AF_INET, argv[1], &to.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    long rc = raw_connect(fd, (struct sockaddr *)&to, sizeof to);
+    if (rc != 0) { printf("connect %ld\n", rc); return 1; }
+    const char *request = "GET / HTTP/1.0\r\n\r\n";
+    write(fd, request, strlen(request));
+    char buffer[4096];
+    size_t total = 0;
+    ssize_t n;
+    while ((n = read(fd, buffer + total, sizeof buffer - 1 - total)) > 0) total += n;
+    buffer[total] = 0;
+    char *body = strstr(buffer, "\r\n\r\n");
+    fputs(body ? body + 4 : buffer, stdout);
+    return 0;
+}
+"""
+
+
+def test_strict_holds_an_inline_assembly_connect(socksify, microsocks, target, tmp_path):
+    """A dynamic program that makes connect with the syscall instruction: the library cannot see
+    it, the filter (under --strict) does. Without --strict it goes out directly (the limit)."""
+    if not GCC:
+        pytest.skip("gcc not installed")
+    (tmp_path / "asm_get.c").write_text(ASM_GET)
+    assert run([GCC, "-O2", "-o", tmp_path / "asm_get", tmp_path / "asm_get.c"]).returncode == 0
+    argv = [tmp_path / "asm_get", "127.0.0.1", str(target.port)]
+    r = socksify.run(argv, proxy=microsocks.url(), options=["--strict"])
+    assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % MICROSOCKS_OUT), r
+    r = socksify.run(argv, proxy=microsocks.url())
+    assert r.returncode == 0 and r.stdout.endswith("peer 127.0.0.1\n"), "the control: unseen without --strict\n%s" % r
+
+
 @pytest.mark.parametrize("placement", PLACEMENTS)
 def test_exit_status_and_signals_are_the_programs(socksify, microsocks, static_busybox, placement):
     env = {"SOCKSIFY_SUPERVISOR": placement}

@@ -415,6 +415,39 @@ def test_static_udp_send_on_loopback_goes(socksify, microsocks, static_clients, 
     assert not refusals(r), r
 
 
+HELD_SOCKETS = {
+    "inet-raw-icmp": (2, 3, 1, "raw and packet sockets bypass the proxy"),
+    "inet6-raw-icmpv6": (10, 3 | 0o2000000, 58, "raw and packet sockets bypass the proxy"),
+    "packet-raw": (17, 3, 0x0300, "raw and packet sockets bypass the proxy"),
+    "vsock-stream": (40, 1, 0, "address family 40 is not carried by the proxy"),
+}
+
+
+@pytest.mark.parametrize("case", list(HELD_SOCKETS))
+def test_a_held_programs_raw_packet_and_foreign_sockets_get_the_librarys_verdict(socksify, microsocks, static_clients, case):
+    """The filter stops socket() for raw and packet sockets and families other than IP and
+    local ones; the supervisor answers as the library's socket(): refused in strict mode, else
+    allowed (raw and packet ones with a line)."""
+    domain, type_, proto, why = HELD_SOCKETS[case]
+    argv = [static_clients["leak_probe"], "socket", str(domain), str(type_), str(proto)]
+    control = run(argv)
+    if '"socket": "ok"' not in control.stdout:
+        pytest.skip("the kernel refuses socket(%d, %d, %d) here: %s" % (domain, type_, proto, control.stdout.strip()))
+    r = socksify.run(argv, proxy=microsocks.url(), options=["--strict"])
+    assert '"socket": "EPERM"' in r.stdout, r
+    assert_one_refusal(r, "EPERM", "socket(%d, %d) refused" % (domain, type_ & 0xF), "strict mode", why)
+    r = socksify.run(argv, proxy=microsocks.url())
+    assert '"socket": "ok"' in r.stdout, r
+    if "raw" in why:
+        assert "socket(%d, %d) allowed: %s (--strict refuses it)" % (domain, type_ & 0xF, why) in r.stderr, r
+
+
+def test_an_ordinary_socket_of_a_held_program_never_stops(socksify, microsocks, static_clients):
+    r = socksify.run([static_clients["leak_probe"], "socket", "2", "1", "0"], proxy=microsocks.url(), verbose=True,
+                     options=["--strict"])
+    assert '"socket": "ok"' in r.stdout and "socket(" not in r.stderr, r
+
+
 def test_io_uring_is_refused(socksify, microsocks, static_clients):
     r = socksify.run([static_clients["leak_probe"], "io_uring"], proxy=microsocks.url())
     assert r.returncode == 0 and '"io_uring_setup": "EPERM"' in r.stdout, r
@@ -484,12 +517,16 @@ fd: .long 0
 """
 
 
-def test_a_32_bit_program_goes_through_the_proxy(socksify, microsocks, target, i386_program, tmp_path):
-    """socketcall(SYS_CONNECT) from int 0x80, its arguments read as 32-bit words: carried."""
+@pytest.mark.parametrize("strict", [False, True], ids=["plain", "strict"])
+def test_a_32_bit_program_goes_through_the_proxy(socksify, microsocks, target, i386_program, tmp_path, strict):
+    """socketcall(SYS_CONNECT) from int 0x80, its arguments read as 32-bit words: carried. Its
+    socketcall(SYS_SOCKET) stops too; under --strict the supervisor makes that socket itself and
+    installs it in the program (SECCOMP_IOCTL_NOTIF_ADDFD), as the kernel would read the
+    arguments again from memory another thread could change."""
     (tmp_path / "get.s").write_text(I386_GET % (target.port >> 8, target.port & 0xFF))
     assert run(["as", "--32", "-o", tmp_path / "get.o", tmp_path / "get.s"]).returncode == 0
     assert run(["ld", "-m", "elf_i386", "-o", tmp_path / "get32", tmp_path / "get.o"]).returncode == 0
-    r = socksify.run([tmp_path / "get32"], proxy=microsocks.url(), verbose=True)
+    r = socksify.run([tmp_path / "get32"], proxy=microsocks.url(), verbose=True, options=["--strict"] if strict else [])
     assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % MICROSOCKS_OUT), r
     assert "get32 connect 127.0.0.1:%d via socks5" % target.port in r.stderr, r
     r = run([tmp_path / "get32"])

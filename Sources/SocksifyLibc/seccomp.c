@@ -3,6 +3,7 @@
 // Only the launcher uses this file; the library never installs a filter.
 #define _GNU_SOURCE
 #include "socksify_libc.h"
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -29,49 +30,76 @@ int sx_backstop_install(void) {
     // for x86_64 only. A jump skips that many instructions; the targets are in the comments.
     struct sock_filter program[] = {
         /* 0 */ LOAD(ARCH_OFFSET),
-        /* 1 */ IF_EQUAL(AUDIT_ARCH_X86_64, 0, 20),                      // else i386: 22
+        /* 1 */ IF_EQUAL(AUDIT_ARCH_X86_64, 0, 31),                      // else i386: 33
         /* 2 */ LOAD(NR_OFFSET),
-        /* 3 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, X32_BIT, 11, 0),   // x32: 15
-        /* 4 */ IF_EQUAL(__NR_connect, 9, 0),                            // notify: 14
-        /* 5 */ IF_EQUAL(__NR_sendmsg, 8, 0),   // the message's name is in memory the filter cannot read
-        /* 6 */ IF_EQUAL(__NR_sendmmsg, 7, 0),
-        /* 7 */ IF_EQUAL(__NR_io_uring_setup, 6, 0),
-        /* 8 */ IF_EQUAL(__NR_sendto, 0, 4),                             // else allow: 13
+        /* 3 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, X32_BIT, 22, 0),   // x32: 26
+        /* 4 */ IF_EQUAL(__NR_connect, 20, 0),                           // notify: 25
+        /* 5 */ IF_EQUAL(__NR_sendmsg, 19, 0),  // the message's name is in memory the filter cannot read
+        /* 6 */ IF_EQUAL(__NR_sendmmsg, 18, 0),
+        /* 7 */ IF_EQUAL(__NR_io_uring_setup, 17, 0),
+        /* 8 */ IF_EQUAL(__NR_socket, 0, 10),                            // else sendto: 19
+        // socket: the library's socket verdict, for the sockets it can refuse in strict mode:
+        // families other than IP and local ones, and raw and packet IP sockets, which write
+        // packets of their own (any other socket's way out is its connect or send)
+        /* 9 */ LOAD(ARG_LOW(0)),
+        /* 10 */ IF_EQUAL(AF_INET, 4, 0),                                // type: 15
+        /* 11 */ IF_EQUAL(AF_INET6, 3, 0),
+        /* 12 */ IF_EQUAL(AF_UNIX, 11, 0),                               // allow: 24
+        /* 13 */ IF_EQUAL(AF_NETLINK, 10, 0),
+        /* 14 */ IF_EQUAL(38 /* AF_ALG */, 9, 10),                       // allow: 24, notify: 25
+        /* 15 */ LOAD(ARG_LOW(1)),
+        /* 16 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xF),               // the type without its flags
+        /* 17 */ IF_EQUAL(SOCK_RAW, 7, 0),                               // notify: 25
+        /* 18 */ IF_EQUAL(SOCK_PACKET, 6, 5),                            // notify: 25, allow: 24
+        /* 19 */ IF_EQUAL(__NR_sendto, 0, 4),                            // else allow: 24
         // sendto with a destination (args[4], both halves); a connected socket's send passes NULL
-        /* 9 */ LOAD(ARG_LOW(4)),
-        /* 10 */ IF_EQUAL(0, 0, 3),                                      // notify: 14
-        /* 11 */ LOAD(ARG_HIGH(4)),
-        /* 12 */ IF_EQUAL(0, 0, 1),                                      // allow: 13, notify: 14
-        /* 13 */ RETURN(SECCOMP_RET_ALLOW),
-        /* 14 */ RETURN(SECCOMP_RET_USER_NOTIF),
+        /* 20 */ LOAD(ARG_LOW(4)),
+        /* 21 */ IF_EQUAL(0, 0, 3),                                      // notify: 25
+        /* 22 */ LOAD(ARG_HIGH(4)),
+        /* 23 */ IF_EQUAL(0, 0, 1),                                      // allow: 24, notify: 25
+        /* 24 */ RETURN(SECCOMP_RET_ALLOW),
+        /* 25 */ RETURN(SECCOMP_RET_USER_NOTIF),
         // x32: the same calls under their x32 numbers (the supervisor refuses them)
-        /* 15 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~X32_BIT),
-        /* 16 */ IF_EQUAL(__NR_connect, 13, 0),                          // notify: 30
-        /* 17 */ IF_EQUAL(__NR_sendto, 12, 0),
-        /* 18 */ IF_EQUAL(518 /* x32 sendmsg */, 11, 0),
-        /* 19 */ IF_EQUAL(538 /* x32 sendmmsg */, 10, 0),
-        /* 20 */ IF_EQUAL(__NR_io_uring_setup, 9, 0),
-        /* 21 */ RETURN(SECCOMP_RET_ALLOW),
+        /* 26 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~X32_BIT),
+        /* 27 */ IF_EQUAL(__NR_connect, 24, 0),                          // notify: 52
+        /* 28 */ IF_EQUAL(__NR_sendto, 23, 0),
+        /* 29 */ IF_EQUAL(518 /* x32 sendmsg */, 22, 0),
+        /* 30 */ IF_EQUAL(538 /* x32 sendmmsg */, 21, 0),
+        /* 31 */ IF_EQUAL(__NR_io_uring_setup, 20, 0),
+        /* 32 */ RETURN(SECCOMP_RET_ALLOW),
         // i386 (int 0x80, 32-bit programs): the direct socket calls, and socketcall, which
-        // multiplexes every socket call, stopped only for the ones that open connections (its
-        // first argument says which: SYS_CONNECT 3, SYS_SENDTO 11, SYS_SENDMSG 16, SYS_SENDMMSG
-        // 20), so a 32-bit program's other socket calls never wait for the supervisor
-        /* 22 */ LOAD(NR_OFFSET),
-        /* 23 */ IF_EQUAL(102 /* socketcall */, 7, 0),                   // 31
-        /* 24 */ IF_EQUAL(362 /* connect */, 5, 0),                      // notify: 30
-        /* 25 */ IF_EQUAL(369 /* sendto */, 4, 0),
-        /* 26 */ IF_EQUAL(370 /* sendmsg */, 3, 0),
-        /* 27 */ IF_EQUAL(345 /* sendmmsg */, 2, 0),
-        /* 28 */ IF_EQUAL(425 /* io_uring_setup */, 1, 0),
-        /* 29 */ RETURN(SECCOMP_RET_ALLOW),
-        /* 30 */ RETURN(SECCOMP_RET_USER_NOTIF),
-        /* 31 */ LOAD(ARG_LOW(0)),
-        /* 32 */ IF_EQUAL(3, 4, 0),                                      // notify: 37
-        /* 33 */ IF_EQUAL(11, 3, 0),
-        /* 34 */ IF_EQUAL(16, 2, 0),
-        /* 35 */ IF_EQUAL(20, 1, 0),
-        /* 36 */ RETURN(SECCOMP_RET_ALLOW),
-        /* 37 */ RETURN(SECCOMP_RET_USER_NOTIF),
+        // multiplexes every socket call, stopped only for the ones that open connections or
+        // make sockets (its first argument says which: SYS_SOCKET 1, SYS_CONNECT 3, SYS_SENDTO
+        // 11, SYS_SENDMSG 16, SYS_SENDMMSG 20; a socket's own arguments are in memory the
+        // filter cannot read, so every SYS_SOCKET stops)
+        /* 33 */ LOAD(NR_OFFSET),
+        /* 34 */ IF_EQUAL(102 /* socketcall */, 18, 0),                  // 53
+        /* 35 */ IF_EQUAL(362 /* connect */, 16, 0),                     // notify: 52
+        /* 36 */ IF_EQUAL(369 /* sendto */, 15, 0),
+        /* 37 */ IF_EQUAL(370 /* sendmsg */, 14, 0),
+        /* 38 */ IF_EQUAL(345 /* sendmmsg */, 13, 0),
+        /* 39 */ IF_EQUAL(425 /* io_uring_setup */, 12, 0),
+        /* 40 */ IF_EQUAL(359 /* socket */, 0, 10),                      // else allow: 51
+        /* 41 */ LOAD(ARG_LOW(0)),
+        /* 42 */ IF_EQUAL(AF_INET, 4, 0),                                // type: 47
+        /* 43 */ IF_EQUAL(AF_INET6, 3, 0),
+        /* 44 */ IF_EQUAL(AF_UNIX, 6, 0),                                // allow: 51
+        /* 45 */ IF_EQUAL(AF_NETLINK, 5, 0),
+        /* 46 */ IF_EQUAL(38 /* AF_ALG */, 4, 5),                        // allow: 51, notify: 52
+        /* 47 */ LOAD(ARG_LOW(1)),
+        /* 48 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xF),
+        /* 49 */ IF_EQUAL(SOCK_RAW, 2, 0),                               // notify: 52
+        /* 50 */ IF_EQUAL(SOCK_PACKET, 1, 0),                            // notify: 52, allow: 51
+        /* 51 */ RETURN(SECCOMP_RET_ALLOW),
+        /* 52 */ RETURN(SECCOMP_RET_USER_NOTIF),
+        /* 53 */ LOAD(ARG_LOW(0)),
+        /* 54 */ IF_EQUAL(1, 5, 0),                                      // notify: 60
+        /* 55 */ IF_EQUAL(3, 4, 0),
+        /* 56 */ IF_EQUAL(11, 3, 0),
+        /* 57 */ IF_EQUAL(16, 2, 0),
+        /* 58 */ IF_EQUAL(20, 1, 0),
+        /* 59 */ RETURN(SECCOMP_RET_ALLOW),
+        /* 60 */ RETURN(SECCOMP_RET_USER_NOTIF),
     };
     struct sock_fprog filter = { .len = (unsigned short)(sizeof program / sizeof program[0]), .filter = program };
 
@@ -126,6 +154,24 @@ int sx_backstop_respond(int listener, uint64_t id, int64_t value, int error, int
         response.error = error ? -error : 0;
     }
     return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &response);
+}
+
+int sx_backstop_install_descriptor(int listener, uint64_t id, int fd, int cloexec) {
+    struct seccomp_notif_addfd addfd;
+    memset(&addfd, 0, sizeof addfd);
+    addfd.id = id;
+    addfd.srcfd = (uint32_t)fd;
+    addfd.newfd_flags = cloexec ? O_CLOEXEC : 0;
+#ifdef SECCOMP_ADDFD_FLAG_SEND
+    addfd.flags = SECCOMP_ADDFD_FLAG_SEND;  // 5.14+: installs it and answers the call with it, at once
+    int installed = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+    if (installed >= 0) return 0;
+    if (errno != EINVAL) return -1;
+    addfd.flags = 0;
+#endif
+    installed = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+    if (installed < 0) return -1;
+    return sx_backstop_respond(listener, id, installed, 0, 0);
 }
 
 int sx_backstop_still_waiting(int listener, uint64_t id) {

@@ -31,6 +31,7 @@ final class Supervisor: @unchecked Sendable {
         case .proceed: _ = sx_backstop_respond(listener, call.id, 0, 0, 1)
         case .value(let value): _ = sx_backstop_respond(listener, call.id, value, 0, 0)
         case .error(let errno): _ = sx_backstop_respond(listener, call.id, 0, errno, 0)
+        case .answered: break
         }
     }
 
@@ -139,6 +140,10 @@ struct StoppedThread: StoppedProgram {
     }
 
     func stillWaiting() -> Bool { sx_backstop_still_waiting(listener, id) != 0 }
+
+    func installDescriptor(_ fd: Int32, cloexec: Bool) -> Int32 {
+        sx_backstop_install_descriptor(listener, id, fd, cloexec ? 1 : 0) == 0 ? 0 : -errno
+    }
 
     /// The working directory is the whole supervisor's: one answering thread at a time here.
     static let directoryLock = Mutex()

@@ -21,6 +21,8 @@ import Testing
         func copyDescriptor(_ fd: Int32) -> Int32 { copies.append(fd); return copyResult }
         func stillWaiting() -> Bool { waiting }
         func inProgramDirectory(_ body: () -> Int32) -> Int32 { body() }
+        var installed: [(fd: Int32, cloexec: Bool)] = []
+        func installDescriptor(_ fd: Int32, cloexec: Bool) -> Int32 { installed.append((fd, cloexec)); return 0 }
     }
 
     static func shim(_ kernel: FakeKernel) -> Shim {
@@ -251,6 +253,39 @@ import Testing
         #expect(shim.answer(StoppedCall(number: 425, arch: 0x4000_0003, args: [8, 0, 0, 0, 0, 0]), program) == .error(EPERM))
         #expect(shim.answer(StoppedCall(number: 0x4000_0000 | 42, arch: 0xC000_003E, args: [3, 0, 16, 0, 0, 0]), program) == .error(EPERM))
         #expect(program.copies.isEmpty, "refused without touching the program")
+    }
+
+    static func strictShim(_ kernel: FakeKernel) -> Shim {
+        var settings = ShimSettings(proxy: .success(ProxySpec(proto: .socks5, host: "10.0.0.5", port: 1080)))
+        settings.quiet = true
+        settings.strict = true
+        return Shim(settings: settings, program: RunningProgram(executable: ascii("/usr/bin/test"), argv0: ascii("test")),
+                    readFile: { _ in nil }, environment: { _ in nil }, kernel: kernel)
+    }
+
+    @Test func rawAndPacketSocketsAreTheLibrarysVerdict() {
+        let raw = StoppedCall(number: 41, arch: 0xC000_003E, args: [UInt64(AF_INET), 3 | 0x80000, 1, 0, 0, 0])
+        let packet = StoppedCall(number: 41, arch: 0xC000_003E, args: [17, 2, 0, 0, 0, 0])
+        let raw32 = StoppedCall(number: 359, arch: 0x4000_0003, args: [UInt64(AF_INET6), 3, 58, 0, 0, 0])
+        for call in [raw, packet, raw32] {
+            let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+            #expect(Self.strictShim(kernel).answer(call, FakeProgram()) == .error(EPERM), "strict: refused, \(call.number)")
+            #expect(Self.shim(kernel).answer(call, FakeProgram()) == .proceed, "not strict: allowed with a line, \(call.number)")
+        }
+    }
+
+    @Test func a32BitSocketcallSocketIsMadeByTheSupervisorInStrictMode() {
+        // socketcall(SYS_SOCKET, args): the kernel would read the words again after the check
+        let kernel = FakeKernel(programSocket: Self.fd, statusFlags: O_RDWR)
+        let program = FakeProgram()
+        program.memory[0x5000] = Self.words([UInt32(AF_INET), 1 | 0x80000, 0])  // SOCK_STREAM | SOCK_CLOEXEC
+        let call = StoppedCall(number: 102, arch: 0x4000_0003, args: [1, 0x5000, 0, 0, 0, 0])
+        #expect(Self.strictShim(kernel).answer(call, program) == .answered)
+        #expect(program.installed.count == 1 && program.installed[0].cloexec, "the socket judged, installed close-on-exec")
+        #expect(Self.shim(kernel).answer(call, program) == .proceed, "not strict: raw sockets are allowed anyway")
+        program.memory[0x5000] = Self.words([17, 3, 0])  // AF_PACKET
+        #expect(Self.strictShim(kernel).answer(call, program) == .error(EPERM))
+        #expect(program.installed.count == 1)
     }
 
     static func words(_ values: [UInt32]) -> [UInt8] {

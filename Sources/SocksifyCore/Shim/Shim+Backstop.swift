@@ -14,6 +14,8 @@ public enum BackstopAnswer: Equatable, Sendable {
     case error(Int32)
     /// The kernel runs the call as the program made it (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
     case proceed
+    /// Already answered (a descriptor installed as the call's result): nothing more to send.
+    case answered
 }
 
 /// A call the filter stopped: its number, ABI and arguments as the kernel reported them.
@@ -21,6 +23,9 @@ public struct StoppedCall: Sendable {
     public var number: Int32
     public var arch: UInt32
     public var args: [UInt64]
+    /// Unpacked from i386 socketcall's block in the program's memory (not registers): the
+    /// kernel would read them again if the call proceeded.
+    public var argumentsFromMemory = false
 
     public init(number: Int32, arch: UInt32, args: [UInt64]) {
         self.number = number
@@ -32,7 +37,7 @@ public struct StoppedCall: Sendable {
     static let i386: UInt32 = 0x4000_0003    // AUDIT_ARCH_I386
     static let x32Bit: Int32 = 0x4000_0000
 
-    enum Kind: Equatable { case connect, sendto, sendmsg, sendmmsg, ioUringSetup, socketcall, otherABI(String), unexpected }
+    enum Kind: Equatable { case connect, sendto, sendmsg, sendmmsg, ioUringSetup, socket, socketcall, otherABI(String), unexpected }
 
     /// A 32-bit program's call: its structures (msghdr, mmsghdr) have 32-bit pointers.
     var is32Bit: Bool { arch == StoppedCall.i386 }
@@ -45,6 +50,7 @@ public struct StoppedCall: Sendable {
             case 370: return .sendmsg
             case 345: return .sendmmsg
             case 425: return .ioUringSetup
+            case 359: return .socket
             case 102: return .socketcall
             default: return .unexpected
             }
@@ -57,6 +63,7 @@ public struct StoppedCall: Sendable {
         case 46: return .sendmsg
         case 307: return .sendmmsg
         case 425: return .ioUringSetup
+        case 41: return .socket
         default: return .unexpected
         }
     }
@@ -78,6 +85,9 @@ public protocol StoppedProgram {
     func stillWaiting() -> Bool
     /// Runs `body` in the program's working directory (a relative AF_UNIX path is its).
     func inProgramDirectory(_ body: () -> Int32) -> Int32
+    /// Installs a copy of `fd` in the program and answers the call with its number
+    /// (SECCOMP_IOCTL_NOTIF_ADDFD): 0, or the errno negated.
+    func installDescriptor(_ fd: Int32, cloexec: Bool) -> Int32
 }
 
 extension Shim {
@@ -92,6 +102,7 @@ extension Shim {
             let count: Int
             let number: Int32
             switch call.int(0) {
+            case 1: (count, number) = (3, 359)    // SYS_SOCKET
             case 3: (count, number) = (3, 362)    // SYS_CONNECT
             case 11: (count, number) = (6, 369)   // SYS_SENDTO
             case 16: (count, number) = (3, 370)   // SYS_SENDMSG
@@ -103,10 +114,29 @@ extension Shim {
             for i in 0..<count {
                 args[i] = UInt64(words[4 * i]) | UInt64(words[4 * i + 1]) << 8 | UInt64(words[4 * i + 2]) << 16 | UInt64(words[4 * i + 3]) << 24
             }
-            return answer(StoppedCall(number: number, arch: StoppedCall.i386, args: args), program, services: services)
+            var unpacked = StoppedCall(number: number, arch: StoppedCall.i386, args: args)
+            unpacked.argumentsFromMemory = true
+            return answer(unpacked, program, services: services)
         case .ioUringSetup:
             log.error("io_uring_setup refused: socksify cannot see the connections an io_uring makes; program sees EPERM")
             return .error(EPERM)
+        case .socket:
+            // The filter stops only raw and packet sockets (and every 32-bit SYS_SOCKET): the
+            // library's verdict, refused in strict mode, else allowed with a line. Proceeding
+            // is safe: the arguments are registers, read by the kernel as the filter saw them.
+            let refusal = apply(SocketVerdict.socket(domain: call.int(0), type: call.int(1), strict: settings.strict),
+                                what: "socket(" + String(call.int(0)) + ", " + String(call.int(1) & 0xF) + ")")
+            guard refusal == 0 else { return .error(refusal) }
+            guard call.argumentsFromMemory && settings.strict else { return .proceed }
+            // i386's socketcall: the kernel would read the arguments again from memory another
+            // thread can change after this check (SOCK_STREAM into SOCK_RAW). In strict mode the
+            // supervisor makes the socket it judged and installs it in the program.
+            let type = call.int(1)
+            let made = sx_real_socket(call.int(0), type, call.int(2))
+            guard made >= 0 else { return .error(kernel.errno) }
+            defer { _ = sx_real_close(made) }
+            let installed = program.installDescriptor(made, cloexec: type & Int32(SOCK_CLOEXEC.rawValue) != 0)
+            return installed == 0 ? .answered : .error(-installed)
         case .otherABI(let abi):
             log.error("a " + abi + " socket call (system call " + String(call.number & ~StoppedCall.x32Bit)
                       + ") refused: the kernel backstop does not carry that ABI yet; program sees EPERM")

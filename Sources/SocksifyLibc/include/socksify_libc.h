@@ -241,6 +241,8 @@ int sx_backstop_supported(void);                                  // 0 if user n
 int sx_backstop_receive(int listener, sx_stopped_call *call);     // SECCOMP_IOCTL_NOTIF_RECV: 0, or -1
 // SECCOMP_IOCTL_NOTIF_SEND: `value`, or `error` (an errno > 0), or with `proceed` the call itself
 int sx_backstop_respond(int listener, uint64_t id, int64_t value, int error, int proceed);
+// SECCOMP_IOCTL_NOTIF_ADDFD: `fd` installed in the program as the call's result; 0, or -1
+int sx_backstop_install_descriptor(int listener, uint64_t id, int fd, int cloexec);
 int sx_backstop_still_waiting(int listener, uint64_t id);         // SECCOMP_IOCTL_NOTIF_ID_VALID: 1 or 0
 long sx_read_process_memory(int pid, uint64_t address, void *buffer, size_t count);  // process_vm_readv
 int sx_pidfd_open(int pid);

@@ -507,7 +507,7 @@ sargs: .long 2, 1, 0
 cargs: .long 0, addr, 16
 addr: .word 2
     .byte %d, %d
-    .byte 127, 0, 0, 1
+    .byte %d, %d, %d, %d
     .long 0, 0
 req: .ascii "GET / HTTP/1.0\\r\\n\\r\\n"
     reqlen = . - req
@@ -517,15 +517,21 @@ fd: .long 0
 """
 
 
+def build_i386_get(folder, ip, port):
+    """Assembles I386_GET for ip:port into folder/get32."""
+    (folder / "get.s").write_text(I386_GET % ((port >> 8, port & 0xFF) + tuple(int(b) for b in ip.split("."))))
+    assert run(["as", "--32", "-o", folder / "get.o", folder / "get.s"]).returncode == 0
+    assert run(["ld", "-m", "elf_i386", "-o", folder / "get32", folder / "get.o"]).returncode == 0
+    return folder / "get32"
+
+
 @pytest.mark.parametrize("strict", [False, True], ids=["plain", "strict"])
 def test_a_32_bit_program_goes_through_the_proxy(socksify, microsocks, target, i386_program, tmp_path, strict):
     """socketcall(SYS_CONNECT) from int 0x80, its arguments read as 32-bit words: carried. Its
     socketcall(SYS_SOCKET) stops too; under --strict the supervisor makes that socket itself and
     installs it in the program (SECCOMP_IOCTL_NOTIF_ADDFD), as the kernel would read the
     arguments again from memory another thread could change."""
-    (tmp_path / "get.s").write_text(I386_GET % (target.port >> 8, target.port & 0xFF))
-    assert run(["as", "--32", "-o", tmp_path / "get.o", tmp_path / "get.s"]).returncode == 0
-    assert run(["ld", "-m", "elf_i386", "-o", tmp_path / "get32", tmp_path / "get.o"]).returncode == 0
+    build_i386_get(tmp_path, "127.0.0.1", target.port)
     r = socksify.run([tmp_path / "get32"], proxy=microsocks.url(), verbose=True, options=["--strict"] if strict else [])
     assert r.returncode == 0 and r.stdout.endswith("peer %s\n" % MICROSOCKS_OUT), r
     assert "get32 connect 127.0.0.1:%d via socks5" % target.port in r.stderr, r
@@ -868,6 +874,34 @@ def test_netns_go_static_only_the_proxy_on_the_wire(wire, go_programs):
     assert r.returncode == 0 and r.stdout.endswith(VIA + "\n"), r
     packets = wire()
     assert not only_proxy(packets), "packets other than to the proxy:\n%s\n%s" % (describe(only_proxy(packets)), r)
+
+
+def test_netns_a_32_bit_program_only_the_proxy_on_the_wire(wire, i386_program, tmp_path):
+    """int 0x80 socketcalls, held: the capture sees the proxy only."""
+    program = build_i386_get(tmp_path, netns.TARGET_IP, 80)
+    r = in_client([program])
+    assert r.returncode == 0 and r.stdout.endswith(VIA + "\n"), r
+    packets = wire()
+    assert not only_proxy(packets), "packets other than to the proxy:\n%s\n%s" % (describe(only_proxy(packets)), r)
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "control-without-strict"])
+def test_netns_an_inline_assembly_connect_is_held_under_strict(wire, tmp_path, strict):
+    """A dynamic program's syscall-instruction connect: under --strict only the proxy is on the
+    wire; without it (the control, and the documented limit) its SYN to the target is seen."""
+    if not GCC:
+        pytest.skip("gcc not installed")
+    (tmp_path / "asm_get.c").write_text(ASM_GET)
+    assert run([GCC, "-O2", "-o", tmp_path / "asm_get", tmp_path / "asm_get.c"]).returncode == 0
+    # without --strict the SYN goes out and nothing answers it there: `timeout` ends the wait
+    r = in_client(["timeout", "5", SOCKSIFY_BIN] + (["--strict"] if strict else []) + ["-p", PROXY5H, "--",
+                  tmp_path / "asm_get", netns.TARGET_IP, "80"], socksify=False)
+    packets = wire()
+    if strict:
+        assert r.returncode == 0 and r.stdout.endswith(VIA + "\n"), r
+        assert not only_proxy(packets), "packets other than to the proxy:\n%s\n%s" % (describe(only_proxy(packets)), r)
+    else:
+        assert [p for p in packets if p.syn and p.dst == netns.TARGET_IP and p.dport == 80], "%s\n%s" % (describe(packets), r)
 
 
 @pytest.mark.parametrize("kind", ["static", "cgo"])

@@ -221,3 +221,39 @@ def test_a_target_the_rules_block_is_a_problem(microsocks, tmp_path):
     conf.write_text("proxy ms %s\nrule to 192.0.2.0/24 block\ndefault via ms\n" % microsocks.url())
     r = doctor("-c", conf, "--target", "192.0.2.1:80")
     assert r.returncode == 1 and has(r, "FAIL", "socksify refuses it (ECONNREFUSED): blocked (rule at line 2)"), r
+
+
+I386_EXIT = """
+    .globl _start
+    .text
+_start:
+    mov $1, %eax
+    mov $0, %ebx
+    int $0x80
+"""
+
+
+def test_programs_the_backstop_holds_and_those_nothing_reaches(microsocks, tmp_path):
+    """A 32-bit program: held. A setuid program run by someone else: FAIL, and why."""
+    (tmp_path / "e.s").write_text(I386_EXIT)
+    if run(["as", "--32", "-o", tmp_path / "e.o", tmp_path / "e.s"]).returncode == 0 and \
+            run(["ld", "-m", "elf_i386", "-o", tmp_path / "e32", tmp_path / "e.o"]).returncode == 0:
+        r = doctor("-p", microsocks.url(), tmp_path / "e32")
+        assert r.returncode == 0 and has(r, "ok", "is a 32-bit program: the kernel backstop holds its connections"), r
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        pytest.skip("needs root and setpriv for the setuid case")
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="socksify-doctor-")
+    try:
+        os.chmod(folder, 0o755)
+        program = os.path.join(folder, "setuid-true")
+        shutil.copy(shutil.which("true"), program)
+        os.chmod(program, 0o4755)
+        r = run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", SOCKSIFY_BIN, "doctor", "-p", microsocks.url(), program],
+                env=clean_env())
+        assert r.returncode == 1, r
+        assert has(r, "FAIL", "is setuid/setgid: the loader ignores LD_PRELOAD for it"), r
+        assert has(r, "FAIL", "use the program's own proxy setting, or run socksify as root"), r
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -47,12 +47,7 @@ struct ExplainCommand: ParsableCommand {
         let running = RunningProgram(executable: Array(executable.utf8), argv0: Array(program.utf8))
         let programRules = rules.forProgram(running)
         let router = Router(programRules)
-        var target = RouteTarget(port: port)
-        if let address = IPAddress.parse(host) {
-            target.address = address
-        } else if let name = HostName.normalized(Array(host.utf8)) {
-            target.name = name
-        } else {
+        guard let target = Describe.routeTarget(host, port: port) else {
             fail("'\(host)' is not a host name or address", status: 2)
         }
         let policy = TrafficPolicy(router: router, strict: strict || programRules.options.strict == true,
@@ -145,6 +140,20 @@ enum Describe {
         case .traffic(.direct(let why)): return "direct" + why
         case .traffic(.proxy(let action, _)): return action == .direct ? "direct" : Self.action(action, rules)
         }
+    }
+
+    /// The destination as the rules see it: an address, or a host name (normalized); nil for
+    /// text that is neither.
+    static func routeTarget(_ host: String, port: UInt16?) -> RouteTarget? {
+        var target = RouteTarget(port: port)
+        if let address = IPAddress.parse(host) {
+            target.address = address
+        } else if let name = HostName.normalized(Array(host.utf8)) {
+            target.name = name
+        } else {
+            return nil
+        }
+        return target
     }
 
     /// host, host:port, [v6], [v6]:port, or a bare IPv6 address.

@@ -14,12 +14,7 @@ struct TargetCheck {
 
     func run() {
         report.section("target \(host):\(port)")
-        var target = RouteTarget(port: port)
-        if let address = IPAddress.parse(host) {
-            target.address = address
-        } else if let name = HostName.normalized(Array(host.utf8)) {
-            target.name = name
-        } else {
+        guard let target = Describe.routeTarget(host, port: port) else {
             report.add(.problem, "'\(host)' is not a host name or address")
             return
         }

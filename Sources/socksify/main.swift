@@ -8,9 +8,9 @@ import SocksifyLibc
 sx_real_use_linked_libc()  // a static executable: no RTLD_NEXT to find libc with
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
-case "check": CheckCommand.main(Array(arguments.dropFirst()))
-case "explain": ExplainCommand.main(Array(arguments.dropFirst()))
-case "doctor": DoctorCommand.main(Array(arguments.dropFirst()))
+case "check": Subcommand.run(CheckCommand.self, "check", Array(arguments.dropFirst()))
+case "explain": Subcommand.run(ExplainCommand.self, "explain", Array(arguments.dropFirst()))
+case "doctor": Subcommand.run(DoctorCommand.self, "doctor", Array(arguments.dropFirst()))
 case "on", "off":
     let rest = Array(arguments.dropFirst())
     if rest.contains("--help") || rest.contains("-h") {

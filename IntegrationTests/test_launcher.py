@@ -490,3 +490,10 @@ def test_a_go_program_bypasses_the_library(socksify_lib, go_programs, target):
     env = clean_env({"LD_PRELOAD": socksify_lib, "SOCKSIFY_PROXY": proxy_url(), "SOCKSIFY_PROXY_LOOPBACK": "1"})
     r = run([go_programs["cgo"], "127.0.0.1:%d" % target.port], env=env)
     assert r.stdout.strip() == "connected", r
+
+
+@pytest.mark.parametrize("name", ["check", "explain", "doctor"])
+def test_a_subcommands_usage_error_names_it_with_socksify(socksify, name):
+    r = run([socksify.bin, name, "--no-such-option"])
+    assert r.returncode != 0 and "See 'socksify %s --help'" % name in r.stderr, r
+    assert r.stdout == "", r

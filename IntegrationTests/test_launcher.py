@@ -497,3 +497,8 @@ def test_a_subcommands_usage_error_names_it_with_socksify(socksify, name):
     r = run([socksify.bin, name, "--no-such-option"])
     assert r.returncode != 0 and "See 'socksify %s --help'" % name in r.stderr, r
     assert r.stdout == "", r
+
+
+def test_help_for_an_unknown_subcommand_is_an_error(socksify):
+    r = run([socksify.bin, "help", "nosuch"])
+    assert r.returncode == 2 and "no subcommand 'nosuch'" in r.stderr and r.stdout == "", r

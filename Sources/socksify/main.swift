@@ -17,7 +17,12 @@ case "on", "off":
         Socksify.main(["help", arguments[0]])
     }
     ShellMode.main(arguments[0] == "on", rest)
-case "help": Socksify.main(arguments)  // socksify help doctor
+case "help":  // socksify help doctor
+    let known = ["check", "explain", "doctor", "on", "off"]
+    if arguments.count > 1, !known.contains(arguments[1]) {
+        fail("no subcommand '\(arguments[1])': " + known.joined(separator: ", ") + " (socksify --help for the options)", status: 2)
+    }
+    Socksify.main(arguments)
 default:
     let split = CommandLineSplit(arguments, optionsWithValue: Socksify.optionsWithValue)
     if var quick = QuickOptions.parse(split.own, program: split.program) {

@@ -11,19 +11,66 @@ final class Supervisor: @unchecked Sendable {
     private let shimsLock = Mutex()
     /// Answers the DNS queries of programs that resolve names themselves.
     private let services = SupervisorServices()
-    private let workers = WorkerPool()
+    /// Receiver threads, and how many of them wait for a call (guarded by `receiversLock`).
+    private var receivers = 0
+    private var idleReceivers = 0
+    private let receiversLock = Mutex()
+    /// Threads that wait in SECCOMP_IOCTL_NOTIF_RECV, at most: past that, stopped calls wait
+    /// for one of them to finish.
+    static let maximumReceivers = 128
+    /// Idle receivers kept for the next calls; more exit when they finish.
+    static let keptReceivers = 4
     /// Each process's executable and the key of its Shim, with a pidfd that says whether it is
     /// still the same process (guarded by `shimsLock`): its cmdline is read once.
     private var processes: [Int32: (pidfd: Int32, executable: [UInt8], key: String)] = [:]
 
     init(listener: Int32) { self.listener = listener }
 
-    /// Takes one stopped call and answers it on a new thread (the answer may wait on a proxy).
-    func handleOne() {
-        var call = sx_stopped_call()
-        guard sx_backstop_receive(listener, &call) == 0 else { return }  // ENOENT: the caller is gone
-        let stopped = call
-        workers.run { self.respond(to: stopped) }
+    /// Starts the threads that take stopped calls and answer them. Each waits in the kernel
+    /// for the next call (SECCOMP_IOCTL_NOTIF_RECV), so a call wakes the thread that answers it,
+    /// with no hand-over between threads; while one waits on a slow proxy, the others go on
+    /// taking calls, and one more is started whenever none is left waiting.
+    func startAnswering() {
+        receiversLock.lock()
+        defer { receiversLock.unlock() }
+        for _ in 0..<2 where startReceiver() {}
+    }
+
+    /// Called with `receiversLock` held.
+    @discardableResult
+    private func startReceiver() -> Bool {
+        guard receivers < Supervisor.maximumReceivers, Detached.run({ self.receive() }) else { return false }
+        receivers += 1
+        idleReceivers += 1
+        return true
+    }
+
+    private func receive() {
+        while true {
+            var call = sx_stopped_call()
+            guard sx_backstop_receive(listener, &call) == 0 else {
+                // ENOENT: the caller went away before it was taken; EINTR: a signal
+                if errno == ENOENT || errno == EINTR { continue }
+                receiversLock.lock()
+                receivers -= 1
+                idleReceivers -= 1
+                receiversLock.unlock()
+                return
+            }
+            receiversLock.lock()
+            idleReceivers -= 1
+            if idleReceivers == 0 { startReceiver() }
+            receiversLock.unlock()
+            respond(to: call)
+            receiversLock.lock()
+            if idleReceivers >= Supervisor.keptReceivers {
+                receivers -= 1
+                receiversLock.unlock()
+                return
+            }
+            idleReceivers += 1
+            receiversLock.unlock()
+        }
     }
 
     private func respond(to call: sx_stopped_call) {

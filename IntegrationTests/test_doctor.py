@@ -257,3 +257,9 @@ def test_programs_the_backstop_holds_and_those_nothing_reaches(microsocks, tmp_p
         assert has(r, "FAIL", "use the program's own proxy setting, or run socksify as root"), r
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_an_ipv6_proxy(microsocks6):
+    r = doctor("-p", "socks5h://[::1]:%d" % microsocks6.port)
+    assert r.returncode == 0 and "proxy socks5h [::1]:%d" % microsocks6.port in r.stdout, r
+    assert has(r, "ok", "speaks SOCKS5"), r

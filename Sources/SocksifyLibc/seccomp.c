@@ -162,9 +162,10 @@ int sx_backstop_install_descriptor(int listener, uint64_t id, int fd, int cloexe
     addfd.id = id;
     addfd.srcfd = (uint32_t)fd;
     addfd.newfd_flags = cloexec ? O_CLOEXEC : 0;
+    int installed;
 #ifdef SECCOMP_ADDFD_FLAG_SEND
     addfd.flags = SECCOMP_ADDFD_FLAG_SEND;  // 5.14+: installs it and answers the call with it, at once
-    int installed = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+    installed = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
     if (installed >= 0) return 0;
     if (errno != EINVAL) return -1;
     addfd.flags = 0;

@@ -150,11 +150,12 @@ enum Backstop {
         _ = send(word: listener >= 0 ? 0 : EPERM, on: channel)
         close(channel)
         guard listener >= 0 else { _exit(0) }
-        Supervisor(listener: listener).startAnswering()
-        // This thread only waits for the end: POLLHUP on the listener (asked for no event, it
-        // reports that alone), and the program's pidfd, readable once it has exited, when its
-        // stderr is let go.
-        var fds = [pollfd(fd: listener, events: 0, revents: 0), pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+        let supervisor = Supervisor(listener: listener)
+        // This thread waits for the end: POLLHUP on the listener (asked for no event, it reports
+        // that alone), and the program's pidfd, readable once it has exited, when its stderr is
+        // let go. Without receiver threads (none could be made) it answers the calls itself.
+        let inline = !supervisor.startAnswering()
+        var fds = [pollfd(fd: listener, events: inline ? Int16(POLLIN) : 0, revents: 0), pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
         while true {
             if poll(&fds, 2, -1) < 0 {
                 if errno == EINTR { continue }
@@ -163,6 +164,10 @@ enum Backstop {
             if fds[1].revents != 0 {
                 if null >= 0 { dup2(null, 2) }
                 fds[1].fd = -1
+            }
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                supervisor.answerOne()
+                continue
             }
             if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { break }
         }
@@ -269,10 +274,11 @@ enum Backstop {
         sigaction(SIGTERM, &forward, nil)
         sigaction(SIGHUP, &forward, nil)
 
-        Supervisor(listener: listener).startAnswering()
+        let supervisor = Supervisor(listener: listener)
+        let inline = !supervisor.startAnswering()  // no receiver thread: this one answers
         let childExit = sx_pidfd_open(child)  // readable when the program exits: reap it, or no POLLHUP comes
         var status: Int32? = nil
-        var fds = [pollfd(fd: listener, events: 0, revents: 0), pollfd(fd: childExit, events: Int16(POLLIN), revents: 0)]
+        var fds = [pollfd(fd: listener, events: inline ? Int16(POLLIN) : 0, revents: 0), pollfd(fd: childExit, events: Int16(POLLIN), revents: 0)]
         while true {
             if poll(&fds, 2, childExit < 0 && status == nil ? 100 : -1) < 0 {
                 if errno == EINTR { continue }
@@ -284,6 +290,10 @@ enum Backstop {
                     status = s
                     fds[1].fd = -1
                 }
+            }
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                supervisor.answerOne()
+                continue
             }
             if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { break }
         }

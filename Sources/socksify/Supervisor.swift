@@ -16,8 +16,8 @@ final class Supervisor: @unchecked Sendable {
     private var idleReceivers = 0
     private let receiversLock = Mutex()
     /// Threads that wait in SECCOMP_IOCTL_NOTIF_RECV, at most: past that, stopped calls wait
-    /// for one of them to finish.
-    static let maximumReceivers = 128
+    /// for one of them to finish (each may wait on a proxy for its handshake timeout).
+    static let maximumReceivers = 1024
     /// Idle receivers kept for the next calls; more exit when they finish.
     static let keptReceivers = 4
     /// Each process's executable and the key of its Shim, with a pidfd that says whether it is
@@ -30,10 +30,19 @@ final class Supervisor: @unchecked Sendable {
     /// for the next call (SECCOMP_IOCTL_NOTIF_RECV), so a call wakes the thread that answers it,
     /// with no hand-over between threads; while one waits on a slow proxy, the others go on
     /// taking calls, and one more is started whenever none is left waiting.
-    func startAnswering() {
+    /// False when no thread could be made: the caller then answers on its own thread.
+    func startAnswering() -> Bool {
         receiversLock.lock()
         defer { receiversLock.unlock() }
         for _ in 0..<2 where startReceiver() {}
+        return receivers > 0
+    }
+
+    /// Takes one stopped call and answers it on this thread (no receiver thread could be made).
+    func answerOne() {
+        var call = sx_stopped_call()
+        guard sx_backstop_receive(listener, &call) == 0 else { return }  // ENOENT: the caller is gone
+        respond(to: call)
     }
 
     /// Called with `receiversLock` held.

@@ -208,11 +208,41 @@ import Testing
         var one = sendmmsg
         one.args[2] = 1
         #expect(shim.answer(one, program) == .value(1), "one message, sent by the supervisor")
-        // no name: a connected socket's send, decided at its connect; no copy needed
+        // no name: a connected socket's send, decided at its connect. The header is in memory
+        // the kernel would read again (another thread could add a name), so the supervisor
+        // sends it, with no name, as read
         program.memory[0x1000] = header(name: 0, length: 0, size: 56)
         program.copies = []
-        #expect(shim.answer(sendmsg, program) == .proceed)
-        #expect(program.copies.isEmpty)
+        #expect(shim.answer(sendmsg, program) == .value(0))
+        #expect(program.copies == [Self.fd])
+        // a name rewritten between the check and the send: refused, nothing sent
+        program.memory[0x1000] = header(name: 0x2100, length: 16, size: 56)
+        let rewriting = RewritingProgram(program, at: 0x1000, after: header(name: 0x2000, length: 16, size: 56))
+        #expect(shim.answer(sendmsg, rewriting) == .error(EINVAL))
+    }
+
+    /// A program whose memory at `address` changes after its first read there (a second thread).
+    final class RewritingProgram: StoppedProgram {
+        let inner: FakeProgram
+        let address: UInt64
+        let later: [UInt8]
+        var reads = 0
+        init(_ inner: FakeProgram, at address: UInt64, after later: [UInt8]) {
+            self.inner = inner
+            self.address = address
+            self.later = later
+        }
+        func read(_ at: UInt64, _ count: Int) -> [UInt8]? {
+            if at == address {
+                reads += 1
+                if reads > 1 { return Array(later.prefix(count)) }
+            }
+            return inner.read(at, count)
+        }
+        func copyDescriptor(_ fd: Int32) -> Int32 { inner.copyDescriptor(fd) }
+        func stillWaiting() -> Bool { inner.stillWaiting() }
+        func inProgramDirectory(_ body: () -> Int32) -> Int32 { body() }
+        func installDescriptor(_ fd: Int32, cloexec: Bool) -> Int32 { inner.installDescriptor(fd, cloexec: cloexec) }
     }
 
     @Test func aTCPSendWithAnAddressProceedsUnlessItIsFastOpen() {

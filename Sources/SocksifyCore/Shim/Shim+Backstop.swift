@@ -206,12 +206,27 @@ extension Shim {
         case .failure(let fault): return .error(fault.errno)
         case .success(let found): (names, flags) = found
         }
-        if names.isEmpty { return .proceed }  // sends on a connected socket: its connect was decided
+        // What the kernel would read again if the call proceeded: a message header (sendmsg,
+        // sendmmsg) or i386 socketcall's argument block. Another thread can rewrite it after
+        // the check, so a send judged from it is made here, with what was read, never proceeded
+        // on a socket where a rewritten name or flag could take data out (an internet socket).
+        let reread = call.kind == .sendmsg || call.kind == .sendmmsg || call.argumentsFromMemory
+        if names.isEmpty {  // sends on a connected socket: its connect was decided
+            guard reread else { return .proceed }
+            return onCopy(call.int(0), program) { copy in
+                guard Shim.isInternet(kernel.socketDomain(copy)) else { return .proceed }
+                // TCP ignores names unless MSG_FASTOPEN, a register but for socketcall
+                if transport(of: copy) == .tcp && !call.argumentsFromMemory { return .proceed }
+                return sendOnBehalf(call, copy: copy, names: [], flags: flags, program)
+            }
+        }
         let what = call.kind == .sendto ? "sendto" : call.kind == .sendmsg ? "sendmsg" : "sendmmsg"
         return onCopy(call.int(0), program) { copy in
             guard let transport = transport(of: copy) else { return .proceed }  // not a socket: the kernel says so
             // TCP ignores a send's address, unless it opens the connection (TCP Fast Open).
-            if transport == .tcp && flags & Int32(MSG_FASTOPEN) == 0 { return .proceed }
+            if transport == .tcp && flags & Int32(MSG_FASTOPEN) == 0 {
+                return call.argumentsFromMemory ? sendOnBehalf(call, copy: copy, names: names, flags: flags, program) : .proceed
+            }
             for name in names {
                 guard let destination = Endpoint(bytes: name) else {
                     if Shim.claimsInternetFamily(name) {
@@ -251,12 +266,22 @@ extension Shim {
                 }
                 if let refusal = datagramRefusal(destination, call: what) { return refusal }
             }
-            if names.allSatisfy({ !Shim.claimsInternetFamily($0) }) { return .proceed }  // AF_UNIX, netlink: not a way out
+            if names.allSatisfy({ !Shim.claimsInternetFamily($0) }) && !(reread && Shim.isInternet(kernel.socketDomain(copy))) {
+                return .proceed  // AF_UNIX, netlink: not a way out
+            }
             // Permitted. The call itself never proceeds: another thread could rewrite the address
             // after it was read. The supervisor sends what the program asked, to the address read.
             return sendOnBehalf(call, copy: copy, names: names, flags: flags, program)
         }
     }
+
+    /// A message whose name is not the one judged a moment ago: another thread rewrote it.
+    func changedWhileRead(_ what: String) -> BackstopAnswer {
+        log.error(what + " refused: the program changed the destination while socksify read it; program sees EINVAL")
+        return .error(EINVAL)
+    }
+
+    static func isInternet(_ domain: Int32) -> Bool { domain == AF_INET || domain == AF_INET6 }
 
     /// The send made from the supervisor, on the copy of the program's socket, with the
     /// addresses already judged and the payload read from the program's memory.
@@ -267,25 +292,32 @@ extension Shim {
             guard length <= Shim.largestSend else { return .error(EMSGSIZE) }
             guard let payload = length == 0 ? [] : program.read(call.args[1], length) else { return .error(EFAULT) }
             guard program.stillWaiting() else { return .error(EINTR) }
-            return send(copy, payload, to: names[0], control: [], flags: flags)
+            return send(copy, payload, to: names.first ?? [], control: [], flags: flags)
         case .sendmsg:
             switch Shim.message(at: call.args[1], is32Bit: call.is32Bit, program) {
             case .failure(let fault): return .error(fault.errno)
             case .success(let message):
                 guard program.stillWaiting() else { return .error(EINTR) }
+                guard message.name == (names.first ?? []) else { return changedWhileRead("sendmsg") }
                 return send(copy, message.payload, to: message.name, control: message.control, flags: flags)
             }
         case .sendmmsg:
             let count = min(Int(UInt32(truncatingIfNeeded: call.args[2])), 1024)
             let stride = call.is32Bit ? Shim.multipleHeaderSize32 : Shim.multipleHeaderSize
             var sent = 0
+            var judged = names[...]  // the names read for the check, in order (messages without one have none)
             for i in 0..<count {
                 let answer: BackstopAnswer
                 switch Shim.message(at: call.args[1] + UInt64(i * stride), is32Bit: call.is32Bit, program) {
                 case .failure(let fault): answer = .error(fault.errno)
                 case .success(let message):
-                    answer = program.stillWaiting() ? send(copy, message.payload, to: message.name, control: message.control, flags: flags)
-                        : .error(EINTR)
+                    let expected = message.name.isEmpty ? [] : (judged.popFirst() ?? [])
+                    if message.name != expected {
+                        answer = changedWhileRead("sendmmsg")
+                    } else {
+                        answer = program.stillWaiting() ? send(copy, message.payload, to: message.name, control: message.control, flags: flags)
+                            : .error(EINTR)
+                    }
                 }
                 guard case .value = answer else { return sent > 0 ? .value(Int64(sent)) : answer }
                 sent += 1

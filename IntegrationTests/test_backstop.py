@@ -603,6 +603,83 @@ def test_strict_holds_an_inline_assembly_connect(socksify, microsocks, target, t
     assert r.returncode == 0 and r.stdout.endswith("peer 127.0.0.1\n"), "the control: unseen without --strict\n%s" % r
 
 
+RACING_SENDMSG = r"""
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* sendmsg on an unconnected UDP socket while a second thread flips msg_name between NULL and
+   argv[1]:argv[2]: a check that let the kernel read the header again would let some out. */
+static struct sockaddr_in to;
+static struct msghdr message;
+static volatile int done;
+
+static void *flip(void *unused) {
+    while (!done) {  /* volatile stores: each one reaches memory */
+        *(volatile socklen_t *)&message.msg_namelen = sizeof to;
+        *(void *volatile *)&message.msg_name = &to;
+        for (volatile int i = 0; i < 50; i++) {}
+        *(void *volatile *)&message.msg_name = NULL;
+        *(volatile socklen_t *)&message.msg_namelen = 0;
+        for (volatile int i = 0; i < 50; i++) {}
+    }
+    return unused;
+}
+
+int main(int argc, char **argv) {
+    to.sin_family = AF_INET;
+    to.sin_port = htons(atoi(argv[2]));
+    inet_pton(AF_INET, argv[1], &to.sin_addr);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct iovec io = { .iov_base = "x", .iov_len = 1 };
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    pthread_t thread;
+    pthread_create(&thread, NULL, flip, NULL);
+    int sent = 0;
+    for (int i = 0; i < atoi(argv[3]); i++) if (sendmsg(fd, &message, 0) == 1) sent++;
+    done = 1;
+    pthread_join(thread, NULL);
+    printf("sent %d\n", sent);
+    return 0;
+}
+"""
+
+
+def test_a_name_added_by_another_thread_after_the_check_sends_nothing(socksify, microsocks, tmp_path):
+    """A second thread writes msg_name after the supervisor read the header: the supervisor
+    sends what it read (no name: EDESTADDRREQ) and nothing reaches the address, which the
+    rules send through the proxy (--proxy-loopback) where UDP cannot go unconnected."""
+    if not GCC:
+        pytest.skip("gcc not installed")
+    (tmp_path / "race.c").write_text(RACING_SENDMSG)
+    r = run([GCC, "-static", "-O2", "-pthread", "-o", tmp_path / "race", tmp_path / "race.c"], timeout=120)
+    if r.returncode != 0:
+        pytest.skip("cannot link statically: %s" % r.stderr)
+    import socket as so
+    receiver = so.socket(so.AF_INET, so.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.setblocking(False)
+    port = receiver.getsockname()[1]
+    try:
+        r = socksify.run([tmp_path / "race", "127.0.0.1", str(port), "3000"], proxy=microsocks.url(), quiet=True,
+                         options=["--strict"], timeout=120)
+        assert r.returncode == 0 and r.stdout.startswith("sent "), r
+        arrived = 0
+        while True:
+            try:
+                receiver.recv(16)
+                arrived += 1
+            except BlockingIOError:
+                break
+        assert arrived == 0 and r.stdout == "sent 0\n", "%d datagrams left past the check\n%s" % (arrived, r)
+    finally:
+        receiver.close()
+
+
 @pytest.mark.parametrize("placement", PLACEMENTS)
 def test_exit_status_and_signals_are_the_programs(socksify, microsocks, static_busybox, placement):
     env = {"SOCKSIFY_SUPERVISOR": placement}

@@ -816,6 +816,29 @@ def danted(log_dir):
     d.stop()
 
 
+@pytest.fixture
+def setuid_copies():
+    """Factory: setuid_copies("curl", "cat") -> {name: path}, each a setuid-root copy of that
+    program in a folder another user can reach; removed after the test."""
+    import tempfile
+    folders = []
+
+    def make(*names):
+        folder = tempfile.mkdtemp(prefix="socksify-setuid-")
+        folders.append(folder)
+        os.chmod(folder, 0o755)
+        copies = {}
+        for name in names:
+            copies[name] = os.path.join(folder, "setuid-" + name)
+            shutil.copy(shutil.which(name), copies[name])
+            os.chmod(copies[name], 0o4755)  # root's, run by someone else
+        return copies
+
+    yield make
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def dead_port(host="127.0.0.1"):
     """A port on which (very probably) nothing listens."""
     return free_port(host)

@@ -773,7 +773,7 @@ def test_as_a_pid_namespaces_init_the_supervisor_is_the_parent(socksify, microso
     assert r.returncode == 0 and r.stdout == "pid 2\npeer %s\n" % MICROSOCKS_OUT, r
 
 
-def test_a_setuid_program_in_a_strict_shell_runs_unprivileged_with_the_library(socksify, microsocks, target):
+def test_a_setuid_program_in_a_strict_shell_runs_unprivileged_with_the_library(socksify, microsocks, target, setuid_copies):
     """no_new_privs (the filter's condition) runs a setuid program without its privileges, so
     not in secure mode: the loader honours LD_PRELOAD and the library carries it, under the
     filter too. The control: without --strict the shell is not held, the setuid program runs
@@ -782,24 +782,14 @@ def test_a_setuid_program_in_a_strict_shell_runs_unprivileged_with_the_library(s
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or not setpriv:
         pytest.skip("needs root and setpriv to run as another user")
-    import tempfile
-    folder = tempfile.mkdtemp(prefix="socksify-setuid-")
-    try:
-        os.chmod(folder, 0o755)
-        programs = {}
-        for name in ("curl", "cat"):
-            programs[name] = os.path.join(folder, "setuid-" + name)
-            shutil.copy(shutil.which(name), programs[name])
-            os.chmod(programs[name], 0o4755)  # root's, run by nobody
-        script = ("%s -s %s; if %s /proc/self/maps | grep -q libsocksify-preload; then echo loaded; else echo absent; fi"
-                  % (programs["curl"], target.url, programs["cat"]))
-        nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-        r = run(nobody + socksify.cmd(["bash", "-c", script], proxy=microsocks.url(), options=["--strict"]), env=clean_env())
-        assert r.returncode == 0 and r.stdout == "peer %s\nloaded\n" % MICROSOCKS_OUT, r
-        r = run(nobody + socksify.cmd(["bash", "-c", script], proxy=microsocks.url()), env=clean_env())
-        assert r.stdout == "peer 127.0.0.1\nabsent\n", "the control: secure mode, no library, direct\n%s" % r
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    programs = setuid_copies("curl", "cat")
+    script = ("%s -s %s; if %s /proc/self/maps | grep -q libsocksify-preload; then echo loaded; else echo absent; fi"
+              % (programs["curl"], target.url, programs["cat"]))
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    r = run(nobody + socksify.cmd(["bash", "-c", script], proxy=microsocks.url(), options=["--strict"]), env=clean_env())
+    assert r.returncode == 0 and r.stdout == "peer %s\nloaded\n" % MICROSOCKS_OUT, r
+    r = run(nobody + socksify.cmd(["bash", "-c", script], proxy=microsocks.url()), env=clean_env())
+    assert r.stdout == "peer 127.0.0.1\nabsent\n", "the control: secure mode, no library, direct\n%s" % r
 
 
 def _cmdline(pid):
@@ -1010,16 +1000,8 @@ def test_netns_without_strict_a_shell_lets_a_static_program_out(wire, static_bus
 
 
 @pytest.fixture
-def setuid_curl():
-    """A copy of curl, setuid root, in a folder another user can reach."""
-    import tempfile
-    folder = tempfile.mkdtemp(prefix="socksify-setuid-")
-    os.chmod(folder, 0o755)
-    path = os.path.join(folder, "setuid-curl")
-    shutil.copy(shutil.which("curl"), path)
-    os.chmod(path, 0o4755)
-    yield path
-    shutil.rmtree(folder, ignore_errors=True)
+def setuid_curl(setuid_copies):
+    return setuid_copies("curl")["curl"]
 
 
 @pytest.mark.parametrize("strict", [True, False], ids=["strict", "control-without-strict"])

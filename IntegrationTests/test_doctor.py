@@ -233,7 +233,7 @@ _start:
 """
 
 
-def test_programs_the_backstop_holds_and_those_nothing_reaches(microsocks, tmp_path):
+def test_programs_the_backstop_holds_and_those_nothing_reaches(microsocks, tmp_path, setuid_copies):
     """A 32-bit program: held. A setuid program run by someone else: FAIL, and why."""
     (tmp_path / "e.s").write_text(I386_EXIT)
     if run(["as", "--32", "-o", tmp_path / "e.o", tmp_path / "e.s"]).returncode == 0 and \
@@ -243,20 +243,12 @@ def test_programs_the_backstop_holds_and_those_nothing_reaches(microsocks, tmp_p
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or not setpriv:
         pytest.skip("needs root and setpriv for the setuid case")
-    import tempfile
-    folder = tempfile.mkdtemp(prefix="socksify-doctor-")
-    try:
-        os.chmod(folder, 0o755)
-        program = os.path.join(folder, "setuid-true")
-        shutil.copy(shutil.which("true"), program)
-        os.chmod(program, 0o4755)
-        r = run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", SOCKSIFY_BIN, "doctor", "-p", microsocks.url(), program],
-                env=clean_env())
-        assert r.returncode == 1, r
-        assert has(r, "FAIL", "is setuid/setgid: the loader ignores LD_PRELOAD for it"), r
-        assert has(r, "FAIL", "use the program's own proxy setting, or run socksify as root"), r
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    program = setuid_copies("true")["true"]
+    r = run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", SOCKSIFY_BIN, "doctor", "-p", microsocks.url(), program],
+            env=clean_env())
+    assert r.returncode == 1, r
+    assert has(r, "FAIL", "is setuid/setgid: the loader ignores LD_PRELOAD for it"), r
+    assert has(r, "FAIL", "use the program's own proxy setting, or run socksify as root"), r
 
 
 def test_an_ipv6_proxy(microsocks6):

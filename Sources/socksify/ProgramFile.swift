@@ -41,23 +41,28 @@ enum ProgramFile {
     /// The machine, word size and byte order the launcher (and the library, built with it) is
     /// compiled for. Known at build time, so the launch reads no header of its own; nil on a
     /// machine not named here, where only the other checks apply.
-    static let ownFacts: ElfFacts? = {
+    static let ownFacts: ElfFacts? = ownMachine.map {
+        ElfFacts(is64Bit: MemoryLayout<Int>.size == 8, isBigEndian: 1.bigEndian == 1, machine: $0, hasInterpreter: true, isGo: false)
+    }
+
+    /// e_machine of the machine this is built for.
+    static var ownMachine: UInt16? {
         #if arch(x86_64)
-        return ElfFacts(is64Bit: true, isBigEndian: false, machine: 62, hasInterpreter: true, isGo: false)
+        return 62
         #elseif arch(arm64)
-        return ElfFacts(is64Bit: true, isBigEndian: false, machine: 183, hasInterpreter: true, isGo: false)
+        return 183
         #elseif arch(i386)
-        return ElfFacts(is64Bit: false, isBigEndian: false, machine: 3, hasInterpreter: true, isGo: false)
+        return 3
         #elseif arch(arm)
-        return ElfFacts(is64Bit: false, isBigEndian: false, machine: 40, hasInterpreter: true, isGo: false)
+        return 40
         #elseif arch(riscv64)
-        return ElfFacts(is64Bit: true, isBigEndian: false, machine: 243, hasInterpreter: true, isGo: false)
+        return 243
         #elseif arch(s390x)
-        return ElfFacts(is64Bit: true, isBigEndian: true, machine: 22, hasInterpreter: true, isGo: false)
+        return 22
         #else
         return nil
         #endif
-    }()
+    }
 
     /// Up to `count` bytes at `offset` (fewer at the end of the file).
     static func read(_ fd: Int32, _ offset: Int, _ count: Int) -> [UInt8] {

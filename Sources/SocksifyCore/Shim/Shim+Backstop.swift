@@ -124,8 +124,7 @@ extension Shim {
             // The filter stops only raw and packet sockets (and every 32-bit SYS_SOCKET): the
             // library's verdict, refused in strict mode, else allowed with a line. Proceeding
             // is safe: the arguments are registers, read by the kernel as the filter saw them.
-            let refusal = apply(SocketVerdict.socket(domain: call.int(0), type: call.int(1), strict: settings.strict),
-                                what: "socket(" + String(call.int(0)) + ", " + String(call.int(1) & 0xF) + ")")
+            let refusal = judgeSocket(domain: call.int(0), type: call.int(1))
             guard refusal == 0 else { return .error(refusal) }
             guard call.argumentsFromMemory && settings.strict else { return .proceed }
             // i386's socketcall: the kernel would read the arguments again from memory another

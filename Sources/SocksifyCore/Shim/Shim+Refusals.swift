@@ -6,12 +6,18 @@ extension Shim {
     /// child noting its socket in the parent's table costs the parent at most a getsockopt
     /// later: not worth a getpid on every socket().)
     public func socket(domain: Int32, type: Int32, protocol proto: Int32) -> Int32 {
-        let refusal = apply(SocketVerdict.socket(domain: domain, type: type, strict: settings.strict),
-                            what: "socket(" + String(domain) + ", " + String(type & 0xF) + ")")
+        let refusal = judgeSocket(domain: domain, type: type)
         guard refusal == 0 else { return fail(refusal) }
         let fd = sx_real_socket(domain, type, proto)
         if fd >= 0 && (domain == AF_INET || domain == AF_INET6) { noteSocket(fd, type: type, protocol: proto) }
         return fd
+    }
+
+    /// The socket verdict, logged: 0, or the errno socket(2) fails with (the library's socket
+    /// and the kernel backstop's stopped socket call alike).
+    func judgeSocket(domain: Int32, type: Int32) -> Int32 {
+        apply(SocketVerdict.socket(domain: domain, type: type, strict: settings.strict),
+              what: "socket(" + String(domain) + ", " + String(type & 0xF) + ")")
     }
 
     /// io_uring_setup(2) through the interposed syscall(); see SocketVerdict.ioUring.

@@ -78,7 +78,7 @@ enum ProgramDiagnosis {
             close(pair[0])
             let listener = sx_backstop_install()
             _ = Backstop.send(word: listener >= 0 ? listener : -errno, on: pair[1])
-            _ = Backstop.receiveWord(on: pair[1])  // held until the parent has tried
+            _ = Backstop.receiveByte(on: pair[1])  // held until the parent has taken the listener
             _exit(0)
         }
         close(pair[1])
@@ -88,16 +88,13 @@ enum ProgramDiagnosis {
             if child > 0 { while waitpid(child, &status, 0) < 0 && errno == EINTR {} }
         }
         guard child > 0 else { return "fork: \(String(cString: strerror(errno)))" }
-        guard let word = Backstop.receiveWord(on: pair[0]) else { return "the test process died" }
-        guard word >= 0 else { return "seccomp user notification: \(String(cString: strerror(-word)))" }
-        let pidfd = sx_pidfd_open(child)
-        guard pidfd >= 0 else { return "pidfd_open: \(String(cString: strerror(errno)))" }
-        defer { close(pidfd) }
-        let copy = sx_pidfd_getfd(pidfd, word)
-        let why = errno
-        _ = Backstop.send(word: 0, on: pair[0])
-        guard copy >= 0 else { return "pidfd_getfd: \(String(cString: strerror(why)))" }
-        close(copy)
-        return nil
+        // The parent placement's own hand-over, as the launcher makes it.
+        switch Backstop.takeListener(from: child, channel: pair[0]) {
+        case .success(let listener):
+            close(listener)
+            return nil
+        case .failure(let why):
+            return why
+        }
     }
 }

@@ -56,10 +56,10 @@ struct ProxyProbe {
             try ClientHandshake.negotiateSocks5Method(over: &transport, credentials: proxy.credentials)
         } catch {
             report.add(failure, loginProblem(error) + failureNote)
-            _ = methodsOffered()
+            reportMethods(acceptedMethods())
             return
         }
-        let accepted = methodsOffered(report: false)
+        let accepted = acceptedMethods()
         // socksify offers both methods when it has a login: a proxy that takes none picks that.
         let checked = proxy.credentials != nil && !accepted.contains(.noAuthentication)
         let login = proxy.credentials == nil ? "no authentication"
@@ -77,7 +77,7 @@ struct ProxyProbe {
             names(reply: code)
         }
         if checked { report.add(.ok, "takes the username and password") }
-        _ = methodsOffered(known: accepted)
+        reportMethods(accepted)
         command(.udpAssociate, "UDP ASSOCIATE", carries: "carries UDP", lacking: "does not carry UDP", then: "UDP through it is refused")
         command(.bind, "BIND", carries: "takes BIND (active FTP and other servers through the proxy)", lacking: "does not take BIND",
                 then: "a BIND through it fails with EADDRNOTAVAIL")
@@ -101,32 +101,28 @@ struct ProxyProbe {
 
     static let methodNames: [(Socks5AuthMethod, String)] = [(.noAuthentication, "no authentication"), (.usernamePassword, "username/password")]
 
-    /// The methods it accepts, each offered alone on a connection of its own (or `known`, asked
-    /// before); with `report`, a line saying so.
-    private func methodsOffered(report line: Bool = true, known: [Socks5AuthMethod]? = nil) -> [Socks5AuthMethod] {
+    /// The methods it accepts, each offered alone on a connection of its own.
+    private func acceptedMethods() -> [Socks5AuthMethod] {
         var accepted: [Socks5AuthMethod] = []
-        if let known {
-            accepted = known
-        } else {
-            for (method, _) in ProxyProbe.methodNames {
-                guard let fd = try? route.connect() else { return accepted }
-                defer { close(fd) }
-                var transport = route.transport(fd)
-                var reply: [UInt8] = []
-                do throws(SocksError) {
-                    try transport.send(try Socks5Greeting(methods: [method]).encode())
-                    try transport.receive(into: &reply, total: 2)
-                } catch {
-                    return accepted
-                }
-                if reply[1] == method.rawValue { accepted.append(method) }
+        for (method, _) in ProxyProbe.methodNames {
+            guard let fd = try? route.connect() else { return accepted }
+            defer { close(fd) }
+            var transport = route.transport(fd)
+            var reply: [UInt8] = []
+            do throws(SocksError) {
+                try transport.send(try Socks5Greeting(methods: [method]).encode())
+                try transport.receive(into: &reply, total: 2)
+            } catch {
+                return accepted
             }
-        }
-        if line || known != nil {
-            let names = ProxyProbe.methodNames.filter { accepted.contains($0.0) }.map(\.1)
-            report.add(.note, "accepts: " + (names.isEmpty ? "neither no authentication nor username/password" : names.joined(separator: ", ")))
+            if reply[1] == method.rawValue { accepted.append(method) }
         }
         return accepted
+    }
+
+    private func reportMethods(_ accepted: [Socks5AuthMethod]) {
+        let names = ProxyProbe.methodNames.filter { accepted.contains($0.0) }.map(\.1)
+        report.add(.note, "accepts: " + (names.isEmpty ? "neither no authentication nor username/password" : names.joined(separator: ", ")))
     }
 
     /// What the answer to CONNECT localhost:9 says about names.

@@ -103,14 +103,10 @@ struct TargetCheck {
             try ProxyTunnel.connectToProxy(fd: fd, target: endpoint, timeouts: timeouts)
             report.add(.ok, "goes direct\(why): reached \(endpoint.address.text):\(port) in \(clock.milliseconds)")
         } catch {
-            let reason = error.reason.replacingPrefix("cannot reach the proxy: ", with: "")
+            // connectToProxy names the other end a proxy; here it is the target
+            var reason = error.reason
+            if case .proxyUnreachable(let e) = error { reason = ErrnoName.describe(e) }
             report.add(.problem, "goes direct\(why), and is not reachable: \(reason)")
         }
-    }
-}
-
-extension String {
-    func replacingPrefix(_ prefix: String, with other: String) -> String {
-        hasPrefix(prefix) ? other + String(dropFirst(prefix.count)) : self
     }
 }
